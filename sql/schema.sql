@@ -1,0 +1,52 @@
+-- pg_rrd tables. Ordinary WAL-logged tables, so transactions, crash
+-- recovery, replication, pg_dump and backups cover them. Every table is
+-- keyed by series id first.
+
+CREATE SEQUENCE rrd.series_id_seq;
+
+-- One row per series: its name and definition. Written at create/drop.
+CREATE TABLE rrd.series (
+    id          bigint PRIMARY KEY DEFAULT nextval('rrd.series_id_seq'),
+    name        text NOT NULL CHECK (name <> ''),
+    def         rrd.rrd NOT NULL,
+    -- ring slots per chunk row; fixed for the life of the series
+    chunk_width integer NOT NULL CHECK (chunk_width BETWEEN 1 AND 1000),
+    created     timestamptz NOT NULL DEFAULT now(),
+    -- a hash index makes names of any length unique (a btree caps entries
+    -- at a third of a page)
+    CONSTRAINT series_name_key EXCLUDE USING hash (name WITH =)
+);
+ALTER SEQUENCE rrd.series_id_seq OWNED BY rrd.series.id;
+
+-- One row per series: the small state every update rewrites. No indexed
+-- column changes on update and half of each page is kept free, so the
+-- rewrite is a HOT update on the same page.
+CREATE TABLE rrd.state (
+    series_id       bigint PRIMARY KEY REFERENCES rrd.series (id) ON DELETE CASCADE,
+    last_up         bigint NOT NULL,            -- microseconds since 1970-01-01
+    last_ds         text,                       -- raw last input; NULL = unknown
+    pdp_val         double precision NOT NULL,  -- open PDP accumulator (NaN = none)
+    pdp_unknown_sec bigint NOT NULL,            -- unknown seconds in the open PDP
+    cdp_val         double precision[] NOT NULL,-- per archive: open CDP accumulator
+    cdp_unknown     bigint[] NOT NULL           -- per archive: unknown PDPs in it
+) WITH (fillfactor = 50);
+
+-- One row per series x archive x chunk: a run of ring slots. Slot values
+-- are NaN when unknown, so the array has no null bitmap. STORAGE PLAIN: a
+-- chunk row is never compressed or moved to TOAST; its width keeps it
+-- inside one heap page.
+CREATE TABLE rrd.chunk (
+    series_id bigint   NOT NULL REFERENCES rrd.series (id) ON DELETE CASCADE,
+    archive   smallint NOT NULL,
+    chunk     integer  NOT NULL,
+    hi        bigint   NOT NULL,  -- newest slot index written into this row
+    dp        double precision[] NOT NULL,
+    PRIMARY KEY (series_id, archive, chunk)
+) WITH (fillfactor = 70);
+ALTER TABLE rrd.chunk ALTER COLUMN dp SET STORAGE PLAIN;
+
+-- pg_dump keeps the rows of extension tables only when told to.
+SELECT pg_catalog.pg_extension_config_dump('rrd.series', '');
+SELECT pg_catalog.pg_extension_config_dump('rrd.series_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('rrd.state', '');
+SELECT pg_catalog.pg_extension_config_dump('rrd.chunk', '');

@@ -1,0 +1,67 @@
+//! The one place where the pure core's errors become PostgreSQL errors,
+//! each with its SQLSTATE.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+use crate::error::RrdError;
+
+/// SQLSTATE of each error kind.
+fn code(e: &RrdError) -> PgSqlErrorCode {
+    use PgSqlErrorCode::*;
+    match e {
+        RrdError::Syntax { .. } => ERRCODE_INVALID_TEXT_REPRESENTATION,
+        RrdError::BadParameter { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
+        RrdError::OutOfOrder { .. } => ERRCODE_DATETIME_FIELD_OVERFLOW,
+        RrdError::TimeRange { .. } => ERRCODE_DATETIME_FIELD_OVERFLOW,
+        RrdError::BadValue { .. } => ERRCODE_INVALID_TEXT_REPRESENTATION,
+        RrdError::UnknownSeries { .. } => ERRCODE_UNDEFINED_OBJECT,
+        RrdError::SeriesExists { .. } => ERRCODE_DUPLICATE_OBJECT,
+        RrdError::Null { .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        RrdError::Corrupt { .. } => ERRCODE_DATA_CORRUPTED,
+    }
+}
+
+/// Hint shown with some errors.
+fn hint(e: &RrdError) -> Option<&'static str> {
+    match e {
+        RrdError::OutOfOrder { .. } => Some("Updates of one series must come in increasing time order."),
+        RrdError::Syntax { .. } => Some(
+            "Expected RRDtool create syntax, e.g. '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640'.",
+        ),
+        _ => None,
+    }
+}
+
+/// Raises `e` as an ERROR; never returns.
+pub fn raise(e: RrdError) -> ! {
+    let mut report = ErrorReport::new(code(&e), e.to_string(), "pg_rrd");
+    if let Some(h) = hint(&e) {
+        report = report.set_hint(h);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+/// `value` or the error raised.
+pub trait OrRaise<T> {
+    /// Unwraps, raising the error as a PostgreSQL ERROR.
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, RrdError> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(e),
+        }
+    }
+}
+
+/// Raises an internal SPI failure (a bug, not user input).
+pub fn spi<T>(r: Result<T, pgrx::spi::SpiError>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => pgrx::error!("pg_rrd: internal SPI error: {e}"),
+    }
+}

@@ -1,0 +1,94 @@
+//! `rrd.fetch`: the rows `rrdtool fetch` prints for a time range.
+
+use std::collections::BTreeMap;
+
+use pgrx::prelude::*;
+use pgrx::spi::Spi;
+
+use crate::def::Cf;
+use crate::error::{Result, RrdError};
+use crate::errors::OrRaise;
+use crate::plan;
+use crate::ring::Ring;
+use crate::series::{required, timestamptz, unix_us};
+use crate::storage;
+use crate::time;
+
+type Rows = TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(v, Option<f64>))>;
+
+/// Rows of consolidation `cf` from `start` to `stop` at the archive that
+/// best fits `resolution` (NULL: the finest), labelled by the end of each
+/// row's interval; NULL where the value is unknown.
+#[pg_extern(name = "fetch", stable)]
+fn fetch(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> Rows {
+    fetch_inner(name, cf, start, stop, resolution).or_raise()
+}
+
+fn fetch_inner(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+) -> Result<Rows> {
+    let name = required(name, "series name")?;
+    let cf_text = required(cf, "consolidation function")?;
+    let cf = Cf::parse(cf_text).ok_or_else(|| {
+        RrdError::param(format!(
+            "unknown consolidation function \"{cf_text}\" (expected AVERAGE, MIN, MAX or LAST)"
+        ))
+    })?;
+    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let resolution = match resolution {
+        None => 1,
+        Some(iv) => {
+            let us = iv.as_micros();
+            if us < time::US as i128 {
+                return Err(RrdError::param(format!(
+                    "resolution must be at least 1 second, got {} microseconds",
+                    us
+                )));
+            }
+            i64::try_from(us / time::US as i128).unwrap_or(i64::MAX)
+        }
+    };
+    Spi::connect(|client| {
+        let series = storage::load(&client, name, false)?;
+        let last = time::floor_secs(series.state.last_up);
+        let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
+        let rows = series.def.archives[p.archive].rows;
+        let ring = Ring::new(rows, series.width);
+        // Only the chunks of slots both in the range and in the ring.
+        let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
+        let hi = (p.end / p.step).min(p.latest);
+        let chunks = if lo > hi {
+            BTreeMap::new()
+        } else if (hi - lo + 1) as u64 >= rows {
+            storage::read_chunks(&client, series.id, p.archive, None)
+        } else {
+            let mut wanted: Vec<i32> = (lo..=hi).map(|g| ring.chunk_of(g) as i32).collect();
+            wanted.dedup();
+            storage::read_chunks(&client, series.id, p.archive, Some(wanted))
+        };
+        // Every label must be a valid timestamptz before any row is sent.
+        timestamptz(p.end * time::US)?;
+        let (step, latest) = (p.step, p.latest);
+        let iter = (p.start / step + 1..=p.end / step).map(move |g| {
+            let v = if plan::in_ring(latest, rows, g) {
+                chunks.get(&ring.chunk_of(g)).map_or(f64::NAN, |c| ring.read(c, g))
+            } else {
+                f64::NAN
+            };
+            let t = timestamptz(g * step * time::US).or_raise();
+            (t, if v.is_nan() { None } else { Some(v) })
+        });
+        Ok(TableIterator::new(iter))
+    })
+}

@@ -1,0 +1,97 @@
+//! Fetch planning: which archive answers a fetch and which rows it returns,
+//! as `rrdtool fetch` decides. No pgrx.
+
+use crate::def::{Cf, Definition};
+use crate::error::{RrdError, Result};
+
+/// Earliest fetch start rrdtool accepts (ten 365-day years after the epoch).
+pub const MIN_FETCH_START: i64 = 3600 * 24 * 365 * 10;
+
+/// The answer to a fetch request: rows labelled `start + step`, ..., `end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Index of the chosen archive.
+    pub archive: usize,
+    /// Seconds per row of that archive.
+    pub step: i64,
+    /// Aligned start (exclusive: the first row is labelled `start + step`).
+    pub start: i64,
+    /// Aligned end, the label of the last row.
+    pub end: i64,
+    /// Newest slot of the archive, `g` of the slot ending at the last update.
+    pub latest: i64,
+}
+
+impl Plan {
+    /// Number of rows the fetch returns.
+    pub fn row_count(&self) -> i64 {
+        (self.end - self.start) / self.step
+    }
+}
+
+/// Whether an archive of consolidation `have` with `steps` per row can
+/// answer a request for `want`: the same CF, or any 1-step archive.
+fn qualifies(want: Cf, have: Cf, steps: u64) -> bool {
+    want == have || steps == 1
+}
+
+/// Plans a fetch of `cf` over `[start, end]` (whole seconds) at requested
+/// resolution `resolution` seconds (1 = finest), given the last update time
+/// `last_up` in whole seconds.
+pub fn plan(def: &Definition, last_up: i64, cf: Cf, start: i64, end: i64, resolution: i64) -> Result<Plan> {
+    if start < MIN_FETCH_START {
+        return Err(RrdError::TimeRange {
+            msg: "fetch start must be after 1980-01-01 (the first entry to fetch should be after 1980)".into(),
+        });
+    }
+    if end < start {
+        return Err(RrdError::TimeRange {
+            msg: format!("fetch start ({start}) should be less than end ({end})"),
+        });
+    }
+    let mut best_full: Option<(usize, i64)> = None;
+    let mut best_part: Option<(usize, i64, i64)> = None;
+    for (i, a) in def.archives.iter().enumerate() {
+        if !qualifies(cf, a.cf, a.steps) {
+            continue;
+        }
+        let step_i = (def.step * a.steps) as i64;
+        let cal_end = last_up - last_up.rem_euclid(step_i);
+        let cal_start = cal_end - step_i * a.rows as i64;
+        let diff = (resolution - step_i).abs();
+        if cal_start <= start {
+            if best_full.is_none_or(|(_, d)| diff < d) {
+                best_full = Some((i, diff));
+            }
+        } else {
+            let covered = (end - start) - (cal_start - start);
+            let better = match best_part {
+                None => true,
+                Some((_, m, d)) => m < covered || (m == covered && diff < d),
+            };
+            if better {
+                best_part = Some((i, covered, diff));
+            }
+        }
+    }
+    let archive = match (best_full, best_part) {
+        (Some((i, _)), _) => i,
+        (None, Some((i, _, _))) => i,
+        (None, None) => {
+            return Err(RrdError::param(format!(
+                "the series has no archive matching consolidation function {}",
+                cf.as_str()
+            )))
+        }
+    };
+    let step = (def.step * def.archives[archive].steps) as i64;
+    let start = start - start.rem_euclid(step);
+    let end = end + (step - end.rem_euclid(step));
+    let latest = last_up.div_euclid(step);
+    Ok(Plan { archive, step, start, end, latest })
+}
+
+/// Whether slot `g` lies in the ring of `rows` slots ending at `latest`.
+pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
+    g <= latest && g > latest - rows as i64
+}

@@ -1,0 +1,103 @@
+//! The `rrd` type: a series definition in RRDtool's create syntax, and its
+//! accessors.
+
+use std::ffi::CStr;
+
+use pgrx::prelude::*;
+use pgrx::{InOutFuncs, StringInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::def::{self, Definition};
+use crate::error::RrdError;
+use crate::errors::{raise, OrRaise};
+
+/// A series definition. Stored as CBOR by pgrx; it is small and read once
+/// per call.
+#[derive(PostgresType, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[serde(transparent)]
+pub struct Rrd {
+    pub def: Definition,
+}
+
+impl InOutFuncs for Rrd {
+    fn input(input: &CStr) -> Self {
+        let text = match input.to_str() {
+            Ok(t) => t,
+            Err(_) => raise(RrdError::syntax("definition is not valid UTF-8")),
+        };
+        Rrd { def: def::parse(text).or_raise() }
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&self.def.to_string());
+    }
+}
+
+extension_sql!(
+    "COMMENT ON TYPE rrd IS 'definition of a round-robin series, in RRDtool create syntax';",
+    name = "rrd_type_comment",
+    requires = [Rrd]
+);
+
+/// Base step of a definition, in seconds.
+#[pg_extern(immutable, parallel_safe)]
+fn step(def: Rrd) -> i64 {
+    def.def.step as i64
+}
+
+/// The data source of a definition.
+#[pg_extern(immutable, parallel_safe)]
+fn data_source(
+    def: Rrd,
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(kind, String),
+        name!(heartbeat, i64),
+        name!(min, Option<f64>),
+        name!(max, Option<f64>),
+    ),
+> {
+    let ds = def.def.ds;
+    TableIterator::once((ds.name, ds.kind.as_str().to_string(), ds.heartbeat as i64, ds.min, ds.max))
+}
+
+/// The archives of a definition, numbered from 0 in definition order.
+#[pg_extern(immutable, parallel_safe)]
+fn archives(
+    def: Rrd,
+) -> TableIterator<
+    'static,
+    (
+        name!(archive, i32),
+        name!(cf, String),
+        name!(xff, f64),
+        name!(steps, i64),
+        name!(rows, i64),
+        name!(resolution, Interval),
+        name!(span, Interval),
+    ),
+> {
+    let step = def.def.step;
+    let rows: Vec<_> = def
+        .def
+        .archives
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let res = a.seconds_per_row(step);
+            (
+                i as i32,
+                a.cf.as_str().to_string(),
+                a.xff,
+                a.steps as i64,
+                a.rows as i64,
+                Interval::from_micros((res as i64).saturating_mul(1_000_000)),
+                Interval::from_micros((res.saturating_mul(a.rows) as i64).saturating_mul(1_000_000)),
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}

@@ -1,0 +1,207 @@
+//! Series life cycle and introspection: `rrd.create`, `rrd.drop`,
+//! `rrd.definition`, `rrd.info`, `rrd.last`, `rrd.first`, `rrd.lastupdate`.
+
+use pgrx::prelude::*;
+use pgrx::spi::Spi;
+use pgrx::JsonB;
+use serde_json::json;
+
+use crate::engine::State;
+use crate::error::{Result, RrdError};
+use crate::errors::{spi, OrRaise};
+use crate::rrd_type::Rrd;
+use crate::storage::{self, Series, DEFAULT_CHUNK_WIDTH};
+use crate::time;
+
+/// Unwraps a required SQL argument.
+pub fn required<T>(v: Option<T>, what: &str) -> Result<T> {
+    v.ok_or_else(|| RrdError::Null { what: what.to_string() })
+}
+
+/// Unix microseconds of a finite timestamptz argument.
+pub fn unix_us(t: TimestampWithTimeZone, what: &str) -> Result<i64> {
+    if !t.is_finite() {
+        return Err(RrdError::TimeRange { msg: format!("{what} must be finite") });
+    }
+    Ok(time::from_pg(t.into_inner()))
+}
+
+/// A timestamptz from Unix microseconds.
+pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
+    TimestampWithTimeZone::try_from(time::to_pg(unix_us))
+        .map_err(|_| RrdError::TimeRange { msg: format!("time {} is out of range", time::format(unix_us)) })
+}
+
+/// Loads a series without locking it, for the read-only functions.
+pub fn load_named(name: Option<&str>) -> Result<Series> {
+    let name = required(name, "series name")?;
+    Spi::connect(|client| storage::load(&client, name, false))
+}
+
+/// Creates a series and returns its id. `start` defaults to one step before
+/// now; updates at or before it are refused, as with `rrdtool create
+/// --start`. It is truncated to whole seconds, as rrdtool takes it.
+#[pg_extern(name = "create")]
+fn create(name: Option<&str>, def: Option<Rrd>, start: default!(Option<TimestampWithTimeZone>, "NULL")) -> i64 {
+    create_inner(name, def, start).or_raise()
+}
+
+fn create_inner(name: Option<&str>, def: Option<Rrd>, start: Option<TimestampWithTimeZone>) -> Result<i64> {
+    let name = required(name, "series name")?;
+    let def = required(def, "definition")?.def;
+    if name.is_empty() {
+        return Err(RrdError::param("series name must not be empty"));
+    }
+    let start_us = match start {
+        Some(t) => unix_us(t, "start")?,
+        None => {
+            let now = unix_us(pgrx::datetime::now(), "now")?;
+            now - def.step as i64 * time::US
+        }
+    };
+    let start_us = time::floor_secs(start_us) * time::US;
+    if start_us < 0 {
+        return Err(RrdError::TimeRange {
+            msg: format!("start {} is before 1970-01-01", time::format(start_us)),
+        });
+    }
+    let state = State::new(&def, start_us);
+    Spi::connect_mut(|client| {
+        let exists = spi(client.select(
+            "SELECT 1 FROM rrd.series WHERE name = $1",
+            Some(1),
+            &[name.into()],
+        ));
+        if !exists.is_empty() {
+            return Err(RrdError::SeriesExists { name: name.to_string() });
+        }
+        let width = DEFAULT_CHUNK_WIDTH.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
+        let id: i64 = spi(client
+            .update(
+                "INSERT INTO rrd.series (name, def, chunk_width) VALUES ($1, $2, $3) RETURNING id",
+                Some(1),
+                &[name.into(), Rrd { def: def.clone() }.into(), (width as i32).into()],
+            )
+            .and_then(|t| t.first().get_one::<i64>()))
+        .ok_or_else(|| RrdError::Corrupt { msg: "no id returned".into() })?;
+        storage::insert_state(client, id, &state);
+        Ok(id)
+    })
+}
+
+/// Removes a series and every row it has.
+#[pg_extern(name = "drop")]
+fn drop_series(name: Option<&str>) {
+    drop_inner(name).or_raise()
+}
+
+fn drop_inner(name: Option<&str>) -> Result<()> {
+    let name = required(name, "series name")?;
+    Spi::connect_mut(|client| {
+        let series = storage::load(client, name, true)?;
+        for table in ["rrd.chunk", "rrd.state"] {
+            spi(client.update(
+                &format!("DELETE FROM {table} WHERE series_id = $1"),
+                None,
+                &[series.id.into()],
+            ));
+        }
+        spi(client.update("DELETE FROM rrd.series WHERE id = $1", None, &[series.id.into()]));
+        Ok(())
+    })
+}
+
+/// The definition of a series.
+#[pg_extern]
+fn definition(name: Option<&str>) -> Rrd {
+    Rrd { def: load_named(name).or_raise().def }
+}
+
+/// Time of the last update (`rrdtool last`).
+#[pg_extern]
+fn last(name: Option<&str>) -> TimestampWithTimeZone {
+    let s = load_named(name).or_raise();
+    timestamptz(s.state.last_up).or_raise()
+}
+
+/// End of the oldest row an archive holds (`rrdtool first`).
+#[pg_extern]
+fn first(name: Option<&str>, archive: default!(i32, 0)) -> TimestampWithTimeZone {
+    first_inner(name, archive).or_raise()
+}
+
+fn first_inner(name: Option<&str>, archive: i32) -> Result<TimestampWithTimeZone> {
+    let s = load_named(name)?;
+    let a = usize::try_from(archive)
+        .ok()
+        .and_then(|i| s.def.archives.get(i))
+        .ok_or_else(|| {
+            RrdError::param(format!(
+                "archive {archive} does not exist (the series has archives 0 to {})",
+                s.def.archives.len() - 1
+            ))
+        })?;
+    let step = a.seconds_per_row(s.def.step) as i64;
+    let last = time::floor_secs(s.state.last_up);
+    let first = last - last.rem_euclid(step) - (a.rows as i64 - 1) * step;
+    timestamptz(first * time::US)
+}
+
+/// Time and raw value of the last update (`rrdtool lastupdate`); the value
+/// is NULL when it was unknown.
+#[pg_extern]
+fn lastupdate(name: Option<&str>) -> TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(value, Option<String>))> {
+    let s = load_named(name).or_raise();
+    TableIterator::once((timestamptz(s.state.last_up).or_raise(), s.state.last_ds))
+}
+
+fn num(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// What `rrdtool info` tells of a series, as jsonb.
+#[pg_extern]
+fn info(name: Option<&str>) -> JsonB {
+    let s = load_named(name).or_raise();
+    let last = time::floor_secs(s.state.last_up);
+    let rra: Vec<_> = s
+        .def
+        .archives
+        .iter()
+        .zip(&s.state.cdp)
+        .map(|(a, c)| {
+            let step = a.seconds_per_row(s.def.step) as i64;
+            json!({
+                "cf": a.cf.as_str(),
+                "rows": a.rows,
+                "cur_row": last.div_euclid(step).rem_euclid(a.rows as i64),
+                "pdp_per_row": a.steps,
+                "xff": a.xff,
+                "cdp_prep": { "value": num(c.val), "unknown_datapoints": c.unknown_pdps },
+            })
+        })
+        .collect();
+    let ds = &s.def.ds;
+    JsonB(json!({
+        "id": s.id,
+        "definition": s.def.to_string(),
+        "step": s.def.step,
+        "last_update": s.state.last_up as f64 / 1e6,
+        "chunk_width": s.width,
+        "ds": {
+            "name": ds.name,
+            "type": ds.kind.as_str(),
+            "minimal_heartbeat": ds.heartbeat,
+            "min": ds.min.map(num),
+            "max": ds.max.map(num),
+            "last_ds": s.state.last_ds.clone().unwrap_or_else(|| "U".into()),
+            "value": num(s.state.pdp_val),
+            "unknown_sec": s.state.pdp_unknown_sec,
+        },
+        "rra": rra,
+    }))
+}
