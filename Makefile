@@ -1,0 +1,81 @@
+# pg_rrd: `make run` to try it, `make test` to check everything.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+PG_CONFIG   := /usr/lib/postgresql/15/bin/pg_config
+PGBIN       := /usr/lib/postgresql/15/bin
+# Private clusters live here, one folder each.
+CLUSTER_DIR ?= $(CURDIR)/.pgdata
+RUN_DIR     := $(CLUSTER_DIR)/run
+RUN_PORT    ?= 55414
+TEST_DIR    := $(CLUSTER_DIR)/test
+TEST_PORT   ?= 55415
+PY          := /usr/bin/python3
+
+TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
+RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
+
+.PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
+        test-cluster regress doctest differential clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cargo build
+
+install: deps
+	cargo pgrx install --pg-config $(PG_CONFIG) >/dev/null
+
+install-release: deps
+	cargo pgrx install --release --pg-config $(PG_CONFIG) >/dev/null
+
+# Build in release, install, start a private cluster, load a demo series.
+run: install-release
+	@bash scripts/cluster.sh start $(RUN_DIR) $(RUN_PORT)
+	@$(PGBIN)/psql -X -q -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d postgres -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname = 'pg_rrd'" | grep -q 1 || \
+	  $(PGBIN)/createdb -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres pg_rrd
+	@$(RUN_PSQL) -q -v ON_ERROR_STOP=1 -f scripts/demo.sql
+	@echo
+	@echo "pg_rrd is running. Continue with:"
+	@echo "  $(RUN_PSQL)"
+	@echo "Stop it with: make stop"
+
+stop:
+	@bash scripts/cluster.sh stop $(RUN_DIR)
+	@bash scripts/cluster.sh stop $(TEST_DIR)
+
+test: deps fmt-check clippy unit pgtest regress doctest differential
+	@echo "make test: all suites passed"
+
+fmt-check:
+	cargo fmt --check
+
+clippy:
+	cargo clippy --all-targets --features pg_test -- -D warnings
+
+unit:
+	cargo test --lib
+
+pgtest:
+	@mkdir -p $(CLUSTER_DIR)
+	cargo pgrx test pg15 --runas postgres --pgdata $(CLUSTER_DIR)/pgrx-test
+
+test-cluster: install
+	@bash scripts/cluster.sh start $(TEST_DIR) $(TEST_PORT)
+	@$(TEST_ENV) $(PGBIN)/psql -X -q -d postgres -c "DROP DATABASE IF EXISTS pg_rrd_test" \
+	  -c "CREATE DATABASE pg_rrd_test" -c "\c pg_rrd_test" -c "CREATE EXTENSION pg_rrd"
+
+regress: test-cluster
+	@bash pgrx-tests/regress.sh $(TEST_DIR) $(TEST_PORT)
+
+doctest: test-cluster
+	@$(TEST_ENV) $(PY) pgrx-tests/doctest.py docs/*.md
+
+differential: test-cluster
+	@$(TEST_ENV) $(PY) pgrx-tests/differential.py
+
+clean: stop
+	cargo clean
+	rm -rf $(CLUSTER_DIR)
