@@ -6,6 +6,8 @@ on a fresh database with pg_rrd created. When a ```text block follows it,
 psql's output (errors included) must equal that block exactly; a ```sql
 block without one must print nothing. Connection settings come from the
 libpq environment (PGHOST, PGPORT, PGUSER); PGTZ is forced to UTC.
+With --bless, the pages' text blocks are rewritten from what psql printed
+(review the diff before committing it).
 """
 import os
 import re
@@ -48,7 +50,38 @@ def psql(db, script):
     )
 
 
-def run_page(path):
+def bless(path, outputs):
+    """Rewrites the text blocks after each sql block with `outputs`."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    result, i, n = [], 0, 0
+    while i < len(lines):
+        result.append(lines[i])
+        m = FENCE.match(lines[i])
+        if m and m.group(1) == "sql":
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                result.append(lines[i])
+                i += 1
+            result.append(lines[i])
+            i += 1
+            j = i
+            while j < len(lines) and lines[j].strip() == "":
+                j += 1
+            if j < len(lines) and lines[j].startswith("```text"):
+                k = j + 1
+                while k < len(lines) and not lines[k].startswith("```"):
+                    k += 1
+                i = k + 1
+            out = outputs[n]
+            n += 1
+            if out:
+                result += ["```text"] + out.split("\n") + ["```"]
+            continue
+        i += 1
+    open(path, "w", encoding="utf-8").write("\n".join(result))
+
+
+def run_page(path, write=False):
     db = "doctest_" + re.sub(r"\W", "_", os.path.basename(path))
     admin = [f"DROP DATABASE IF EXISTS {db}", f"CREATE DATABASE {db}"]
     for stmt in admin:
@@ -68,6 +101,10 @@ def run_page(path):
     chunks = re.split(r"^@@doctest-block-\d+@@\n", proc.stdout, flags=re.M)[1:]
     psql("postgres", f"DROP DATABASE IF EXISTS {db};")
     failures = 0
+    if write:
+        outs = [re.sub(r"^psql:<stdin>:\d+: ", "", g, flags=re.M).rstrip("\n") for g in chunks]
+        bless(path, outs + [""] * (len(bs) - len(outs)))
+        return len(bs), 0
     for (sql, expected, line), got in zip(bs, chunks + [""] * (len(bs) - len(chunks))):
         got = re.sub(r"^psql:<stdin>:\d+: ", "", got, flags=re.M).rstrip("\n")
         want = (expected or "").rstrip("\n")
@@ -78,10 +115,11 @@ def run_page(path):
 
 
 def main():
-    pages = sys.argv[1:]
+    write = "--bless" in sys.argv
+    pages = [a for a in sys.argv[1:] if a != "--bless"]
     total = failed = 0
     for page in pages:
-        n, f = run_page(page)
+        n, f = run_page(page, write)
         total += n
         failed += f
         print(f"doctest: {page}: {n} blocks, {f} failed")

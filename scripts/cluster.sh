@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BIN=/usr/lib/postgresql/15/bin
-cmd=$1 dir=$2 port=${3:-}
+cmd=$1 dir=$(realpath -m "$2") port=${3:-}
 as_pg() { if [ "$(id -un)" = postgres ]; then "$@"; else sudo -u postgres "$@"; fi; }
 
 case "$cmd" in

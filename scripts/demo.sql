@@ -7,11 +7,11 @@ SELECT rrd.create('demo.web01.cpu.load',
   start => date_trunc('hour', now()) - interval '1 day') AS id \gset
 
 -- A day of a daily cycle with some noise, one sample every 10 seconds.
-SELECT count(rrd.update('demo.web01.cpu.load', t,
-         round((1 + sin(extract(epoch FROM t) / 86400 * 2 * pi()) + random() / 5)::numeric, 3)::float8))
-       AS samples_loaded
-FROM generate_series(date_trunc('hour', now()) - interval '1 day' + interval '10 s',
-                     date_trunc('hour', now()), interval '10 s') AS t;
+SELECT count(*) AS samples_loaded
+FROM (SELECT rrd.update('demo.web01.cpu.load', t,
+               round((1 + sin(extract(epoch FROM t) / 86400 * 2 * pi()) + random() / 5)::numeric, 3)::float8)
+      FROM generate_series(date_trunc('hour', now()) - interval '1 day' + interval '10 s',
+                           date_trunc('hour', now()), interval '10 s') AS t) AS loaded;
 
 \echo 'The last ten minutes, 10-second averages:'
 SELECT t, v FROM rrd.fetch('demo.web01.cpu.load', 'AVERAGE',

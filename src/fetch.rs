@@ -26,7 +26,7 @@ fn fetch(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
     resolution: default!(Option<Interval>, "NULL"),
-) -> Rows {
+) -> TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(v, Option<f64>))> {
     fetch_inner(name, cf, start, stop, resolution).or_raise()
 }
 
@@ -59,8 +59,8 @@ fn fetch_inner(
             i64::try_from(us / time::US as i128).unwrap_or(i64::MAX)
         }
     };
-    Spi::connect(|client| {
-        let series = storage::load(&client, name, false)?;
+    Spi::connect_mut(|client| {
+        let series = storage::load(client, name, false)?;
         let last = time::floor_secs(series.state.last_up);
         let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
         let rows = series.def.archives[p.archive].rows;
@@ -71,11 +71,11 @@ fn fetch_inner(
         let chunks = if lo > hi {
             BTreeMap::new()
         } else if (hi - lo + 1) as u64 >= rows {
-            storage::read_chunks(&client, series.id, p.archive, None)
+            storage::read_chunks(client, series.id, p.archive, None)
         } else {
             let mut wanted: Vec<i32> = (lo..=hi).map(|g| ring.chunk_of(g) as i32).collect();
             wanted.dedup();
-            storage::read_chunks(&client, series.id, p.archive, Some(wanted))
+            storage::read_chunks(client, series.id, p.archive, Some(wanted))
         };
         // Every label must be a valid timestamptz before any row is sent.
         timestamptz(p.end * time::US)?;

@@ -35,7 +35,7 @@ pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
 /// Loads a series without locking it, for the read-only functions.
 pub fn load_named(name: Option<&str>) -> Result<Series> {
     let name = required(name, "series name")?;
-    Spi::connect(|client| storage::load(&client, name, false))
+    Spi::connect_mut(|client| storage::load(client, name, false))
 }
 
 /// Creates a series and returns its id. `start` defaults to one step before
@@ -78,9 +78,9 @@ fn create_inner(name: Option<&str>, def: Option<Rrd>, start: Option<TimestampWit
         let width = DEFAULT_CHUNK_WIDTH.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
         let id: i64 = spi(client
             .update(
-                "INSERT INTO rrd.series (name, def, chunk_width) VALUES ($1, $2, $3) RETURNING id",
+                "INSERT INTO rrd.series (name, def, chunk_width) VALUES ($1, $2::rrd.rrd, $3) RETURNING id",
                 Some(1),
-                &[name.into(), Rrd { def: def.clone() }.into(), (width as i32).into()],
+                &[name.into(), def.to_string().into(), (width as i32).into()],
             )
             .and_then(|t| t.first().get_one::<i64>()))
         .ok_or_else(|| RrdError::Corrupt { msg: "no id returned".into() })?;

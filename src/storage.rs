@@ -12,9 +12,8 @@ use crate::engine::{CdpState, Run, State};
 use crate::error::{Result, RrdError};
 use crate::errors::spi;
 use crate::ring::{Chunk, Ring};
-use crate::rrd_type::Rrd;
 
-extension_sql_file!("../sql/schema.sql", name = "schema", requires = [Rrd]);
+extension_sql_file!("../sql/schema.sql", name = "schema", requires = [crate::rrd_type::Rrd]);
 
 /// Chunk width of new series: 240 doubles keep a chunk row near 2 KB, under
 /// the TOAST threshold with room for HOT updates on its page.
@@ -28,22 +27,30 @@ pub struct Series {
     pub state: State,
 }
 
-const LOAD: &str = "SELECT s.id, s.def, s.chunk_width, st.last_up, st.last_ds, st.pdp_val, \
+const LOAD: &str = "SELECT s.id, s.def::text, s.chunk_width, st.last_up, st.last_ds, st.pdp_val, \
      st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
      FROM rrd.series s JOIN rrd.state st ON st.series_id = s.id WHERE s.name = $1";
 
 /// Loads a series by name; with `lock`, takes its state row's lock so that
 /// concurrent updates of one series run one after the other.
-pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
-    let query = if lock { format!("{LOAD} FOR NO KEY UPDATE OF st") } else { LOAD.to_string() };
-    let table = spi(client.select(query.as_str(), Some(1), &[name.into()]));
+pub fn load(client: &mut SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
+    // A row lock needs a read-write SPI call; plain reads stay read-only.
+    let table = if lock {
+        let query = format!("{LOAD} FOR NO KEY UPDATE OF st");
+        spi(client.update(query.as_str(), Some(1), &[name.into()]))
+    } else {
+        spi(client.select(LOAD, Some(1), &[name.into()]))
+    };
     if table.is_empty() {
         return Err(RrdError::UnknownSeries { name: name.to_string() });
     }
     let row = table.first();
     let get_err = |what: &str| RrdError::Corrupt { msg: format!("series \"{name}\": {what}") };
     let id: i64 = spi(row.get(1)).ok_or_else(|| get_err("id"))?;
-    let def: Rrd = spi(row.get(2)).ok_or_else(|| get_err("definition"))?;
+    // The definition travels as text: pgrx looks the rrd type up by its
+    // bare name, which is not on the caller's search_path.
+    let def_text: String = spi(row.get(2)).ok_or_else(|| get_err("definition"))?;
+    let def = crate::def::parse(&def_text).map_err(|e| get_err(&e.to_string()))?;
     let width: i32 = spi(row.get(3)).ok_or_else(|| get_err("chunk width"))?;
     let last_up: i64 = spi(row.get(4)).ok_or_else(|| get_err("last update"))?;
     let last_ds: Option<String> = spi(row.get(5));
@@ -51,7 +58,7 @@ pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
     let pdp_unknown_sec: i64 = spi(row.get(7)).ok_or_else(|| get_err("pdp unknown"))?;
     let cdp_val: Vec<f64> = spi(row.get(8)).ok_or_else(|| get_err("cdp"))?;
     let cdp_unknown: Vec<i64> = spi(row.get(9)).ok_or_else(|| get_err("cdp unknown"))?;
-    let n = def.def.archives.len();
+    let n = def.archives.len();
     if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
         return Err(get_err("state does not match the definition"));
     }
@@ -62,7 +69,7 @@ pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
         .collect();
     Ok(Series {
         id,
-        def: def.def,
+        def,
         width: width as u64,
         state: State { last_up, last_ds, pdp_val, pdp_unknown_sec: pdp_unknown_sec.max(0) as u64, cdp },
     })
