@@ -97,9 +97,9 @@ impl Ring {
         if value.is_nan() || count == 0 {
             return;
         }
-        let count = count.min(self.rows);
         let last = first + count as i64 - 1;
-        for g in (last - count as i64 + 1)..=last {
+        let kept = count.min(self.rows) as i64;
+        for g in (last - kept + 1)..=last {
             out.entry(self.chunk_of(g)).or_default().insert(g, value);
         }
     }
