@@ -58,8 +58,9 @@ clippy:
 unit:
 	cargo test --lib
 
+# The pgrx test server runs as postgres and makes its data folder here.
 pgtest:
-	@mkdir -p $(CLUSTER_DIR)
+	@mkdir -p $(CLUSTER_DIR)/pgrx-test && chown postgres:postgres $(CLUSTER_DIR)/pgrx-test
 	cargo pgrx test pg15 --runas postgres --pgdata $(CLUSTER_DIR)/pgrx-test
 
 test-cluster: install

@@ -82,7 +82,9 @@ fn fetch_inner(
         let (step, latest) = (p.step, p.latest);
         let iter = (p.start / step + 1..=p.end / step).map(move |g| {
             let v = if plan::in_ring(latest, rows, g) {
-                chunks.get(&ring.chunk_of(g)).map_or(f64::NAN, |c| ring.read(c, g))
+                chunks
+                    .get(&ring.chunk_of(g))
+                    .map_or(f64::NAN, |c| ring.read(c, g))
             } else {
                 f64::NAN
             };
@@ -91,4 +93,78 @@ fn fetch_inner(
         });
         Ok(TableIterator::new(iter))
     })
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn fetch_values(sql: &str) -> Vec<(i64, Option<f64>)> {
+        Spi::connect(|client| {
+            client
+                .select(sql, None, &[])
+                .unwrap()
+                .map(|r| (r.get::<i64>(1).unwrap().unwrap(), r.get::<f64>(2).unwrap()))
+                .collect()
+        })
+    }
+
+    /// SEMANTICS.md vector A through SQL.
+    #[pg_test]
+    fn vector_a_through_sql() {
+        Spi::run(
+            "SELECT rrd.create('t.a', '--step 10 DS:g:GAUGE:20:U:U RRA:AVERAGE:0.5:1:20 RRA:LAST:0.5:3:10', \
+             to_timestamp(1000000000))",
+        )
+        .unwrap();
+        for (dt, v) in [
+            (5, "10"),
+            (12, "20"),
+            (30, "30"),
+            (34, "NULL"),
+            (40, "40"),
+            (75, "50"),
+            (80, "60"),
+            (95, "70"),
+        ] {
+            Spi::run(&format!(
+                "SELECT rrd.update('t.a', to_timestamp({}), {v}::float8)",
+                1_000_000_000 + dt
+            ))
+            .unwrap();
+        }
+        let rows = fetch_values(
+            "SELECT extract(epoch FROM t)::bigint - 1000000000, v FROM rrd.fetch('t.a', 'AVERAGE', \
+             to_timestamp(1000000000), to_timestamp(1000000100), interval '10 s')",
+        );
+        let want = [
+            (10, Some(15.0)),
+            (20, Some(28.0)),
+            (30, Some(30.0)),
+            (40, Some(40.0)),
+            (50, None),
+            (60, None),
+            (70, None),
+            (80, Some(60.0)),
+            (90, Some(70.0)),
+            (100, None),
+            (110, None),
+        ];
+        assert_eq!(rows, want);
+        let last = fetch_values(
+            "SELECT extract(epoch FROM t)::bigint - 1000000000, v FROM rrd.fetch('t.a', 'LAST', \
+             to_timestamp(999999990), to_timestamp(1000000050), interval '30 s')",
+        );
+        assert_eq!(last, [(20, Some(28.0)), (50, None), (80, None)]);
+    }
+
+    #[pg_test]
+    #[should_panic = "unknown consolidation function \"MEDIAN\""]
+    fn bad_cf() {
+        Spi::run("SELECT rrd.create('t.b', '--step 10 DS:g:GAUGE:20:U:U RRA:AVERAGE:0.5:1:20')")
+            .unwrap();
+        Spi::run("SELECT * FROM rrd.fetch('t.b', 'MEDIAN', now() - interval '1 hour', now())")
+            .unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 //! as `rrdtool fetch` decides. No pgrx.
 
 use crate::def::{Cf, Definition};
-use crate::error::{RrdError, Result};
+use crate::error::{Result, RrdError};
 
 /// Earliest fetch start rrdtool accepts (ten 365-day years after the epoch).
 pub const MIN_FETCH_START: i64 = 3600 * 24 * 365 * 10;
@@ -38,7 +38,14 @@ fn qualifies(want: Cf, have: Cf, steps: u64) -> bool {
 /// Plans a fetch of `cf` over `[start, end]` (whole seconds) at requested
 /// resolution `resolution` seconds (1 = finest), given the last update time
 /// `last_up` in whole seconds.
-pub fn plan(def: &Definition, last_up: i64, cf: Cf, start: i64, end: i64, resolution: i64) -> Result<Plan> {
+pub fn plan(
+    def: &Definition,
+    last_up: i64,
+    cf: Cf,
+    start: i64,
+    end: i64,
+    resolution: i64,
+) -> Result<Plan> {
     if start < MIN_FETCH_START {
         return Err(RrdError::TimeRange {
             msg: "fetch start must be after 1980-01-01 (the first entry to fetch should be after 1980)".into(),
@@ -88,7 +95,13 @@ pub fn plan(def: &Definition, last_up: i64, cf: Cf, start: i64, end: i64, resolu
     let start = start - start.rem_euclid(step);
     let end = end + (step - end.rem_euclid(step));
     let latest = last_up.div_euclid(step);
-    Ok(Plan { archive, step, start, end, latest })
+    Ok(Plan {
+        archive,
+        step,
+        start,
+        end,
+        latest,
+    })
 }
 
 /// Whether slot `g` lies in the ring of `rows` slots ending at `latest`.

@@ -93,7 +93,13 @@ impl Ring {
 
     /// Splits the known values of a run of `count` slots from `first` into
     /// per-chunk maps, keeping only the newest `rows` slots.
-    pub fn spread(&self, first: i64, count: u64, value: f64, out: &mut BTreeMap<u32, BTreeMap<i64, f64>>) {
+    pub fn spread(
+        &self,
+        first: i64,
+        count: u64,
+        value: f64,
+        out: &mut BTreeMap<u32, BTreeMap<i64, f64>>,
+    ) {
         if value.is_nan() || count == 0 {
             return;
         }
@@ -144,7 +150,11 @@ mod tests {
         for &(rows, width) in &[(1, 1), (5, 2), (7, 3), (10, 10), (13, 4), (30, 240)] {
             let ring = Ring::new(rows, width);
             let mut store: BTreeMap<u32, Chunk> = BTreeMap::new();
-            let mut model = Model { rows, latest: 1000, vals: BTreeMap::new() };
+            let mut model = Model {
+                rows,
+                latest: 1000,
+                vals: BTreeMap::new(),
+            };
             for step in 0..400 {
                 let gap = match rnd(10) {
                     0 => rnd(5 * rows + 3) + 1,
@@ -152,7 +162,11 @@ mod tests {
                 };
                 let first = model.latest + 1;
                 let count = gap;
-                let value = if rnd(4) == 0 { f64::NAN } else { (step * 10 + rnd(9)) as f64 };
+                let value = if rnd(4) == 0 {
+                    f64::NAN
+                } else {
+                    (step * 10 + rnd(9)) as f64
+                };
                 for g in first..first + count as i64 {
                     model.vals.insert(g, value);
                 }
@@ -169,9 +183,14 @@ mod tests {
                     let got = if g > model.latest || g <= model.latest - rows as i64 {
                         f64::NAN
                     } else {
-                        store.get(&ring.chunk_of(g)).map_or(f64::NAN, |ch| ring.read(ch, g))
+                        store
+                            .get(&ring.chunk_of(g))
+                            .map_or(f64::NAN, |ch| ring.read(ch, g))
                     };
-                    assert!(same(want, got), "rows {rows} width {width} step {step} slot {g}: want {want} got {got}");
+                    assert!(
+                        same(want, got),
+                        "rows {rows} width {width} step {step} slot {g}: want {want} got {got}"
+                    );
                 }
             }
         }

@@ -26,7 +26,9 @@ impl InOutFuncs for Rrd {
             Ok(t) => t,
             Err(_) => raise(RrdError::syntax("definition is not valid UTF-8")),
         };
-        Rrd { def: def::parse(text).or_raise() }
+        Rrd {
+            def: def::parse(text).or_raise(),
+        }
     }
 
     fn output(&self, buffer: &mut StringInfo) {
@@ -61,7 +63,13 @@ fn data_source(
     ),
 > {
     let ds = def.def.ds;
-    TableIterator::once((ds.name, ds.kind.as_str().to_string(), ds.heartbeat as i64, ds.min, ds.max))
+    TableIterator::once((
+        ds.name,
+        ds.kind.as_str().to_string(),
+        ds.heartbeat as i64,
+        ds.min,
+        ds.max,
+    ))
 }
 
 /// The archives of a definition, numbered from 0 in definition order.
@@ -95,7 +103,9 @@ fn archives(
                 a.steps as i64,
                 a.rows as i64,
                 Interval::from_micros((res as i64).saturating_mul(1_000_000)),
-                Interval::from_micros((res.saturating_mul(a.rows) as i64).saturating_mul(1_000_000)),
+                Interval::from_micros(
+                    (res.saturating_mul(a.rows) as i64).saturating_mul(1_000_000),
+                ),
             )
         })
         .collect();

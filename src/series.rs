@@ -15,21 +15,26 @@ use crate::time;
 
 /// Unwraps a required SQL argument.
 pub fn required<T>(v: Option<T>, what: &str) -> Result<T> {
-    v.ok_or_else(|| RrdError::Null { what: what.to_string() })
+    v.ok_or_else(|| RrdError::Null {
+        what: what.to_string(),
+    })
 }
 
 /// Unix microseconds of a finite timestamptz argument.
 pub fn unix_us(t: TimestampWithTimeZone, what: &str) -> Result<i64> {
     if !t.is_finite() {
-        return Err(RrdError::TimeRange { msg: format!("{what} must be finite") });
+        return Err(RrdError::TimeRange {
+            msg: format!("{what} must be finite"),
+        });
     }
     Ok(time::from_pg(t.into_inner()))
 }
 
 /// A timestamptz from Unix microseconds.
 pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
-    TimestampWithTimeZone::try_from(time::to_pg(unix_us))
-        .map_err(|_| RrdError::TimeRange { msg: format!("time {} is out of range", time::format(unix_us)) })
+    TimestampWithTimeZone::try_from(time::to_pg(unix_us)).map_err(|_| RrdError::TimeRange {
+        msg: format!("time {} is out of range", time::format(unix_us)),
+    })
 }
 
 /// Loads a series without locking it, for the read-only functions.
@@ -42,11 +47,19 @@ pub fn load_named(name: Option<&str>) -> Result<Series> {
 /// now; updates at or before it are refused, as with `rrdtool create
 /// --start`. It is truncated to whole seconds, as rrdtool takes it.
 #[pg_extern(name = "create")]
-fn create(name: Option<&str>, def: Option<Rrd>, start: default!(Option<TimestampWithTimeZone>, "NULL")) -> i64 {
+fn create(
+    name: Option<&str>,
+    def: Option<Rrd>,
+    start: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> i64 {
     create_inner(name, def, start).or_raise()
 }
 
-fn create_inner(name: Option<&str>, def: Option<Rrd>, start: Option<TimestampWithTimeZone>) -> Result<i64> {
+fn create_inner(
+    name: Option<&str>,
+    def: Option<Rrd>,
+    start: Option<TimestampWithTimeZone>,
+) -> Result<i64> {
     let name = required(name, "series name")?;
     let def = required(def, "definition")?.def;
     if name.is_empty() {
@@ -73,7 +86,9 @@ fn create_inner(name: Option<&str>, def: Option<Rrd>, start: Option<TimestampWit
             &[name.into()],
         ));
         if !exists.is_empty() {
-            return Err(RrdError::SeriesExists { name: name.to_string() });
+            return Err(RrdError::SeriesExists {
+                name: name.to_string(),
+            });
         }
         let width = DEFAULT_CHUNK_WIDTH.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
         let id: i64 = spi(client
@@ -106,7 +121,11 @@ fn drop_inner(name: Option<&str>) -> Result<()> {
                 &[series.id.into()],
             ));
         }
-        spi(client.update("DELETE FROM rrd.series WHERE id = $1", None, &[series.id.into()]));
+        spi(client.update(
+            "DELETE FROM rrd.series WHERE id = $1",
+            None,
+            &[series.id.into()],
+        ));
         Ok(())
     })
 }
@@ -114,7 +133,9 @@ fn drop_inner(name: Option<&str>) -> Result<()> {
 /// The definition of a series.
 #[pg_extern]
 fn definition(name: Option<&str>) -> Rrd {
-    Rrd { def: load_named(name).or_raise().def }
+    Rrd {
+        def: load_named(name).or_raise().def,
+    }
 }
 
 /// Time of the last update (`rrdtool last`).
@@ -150,7 +171,15 @@ fn first_inner(name: Option<&str>, archive: i32) -> Result<TimestampWithTimeZone
 /// Time and raw value of the last update (`rrdtool lastupdate`); the value
 /// is NULL when it was unknown.
 #[pg_extern]
-fn lastupdate(name: Option<&str>) -> TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(value, Option<String>))> {
+fn lastupdate(
+    name: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(t, TimestampWithTimeZone),
+        name!(value, Option<String>),
+    ),
+> {
     let s = load_named(name).or_raise();
     TableIterator::once((timestamptz(s.state.last_up).or_raise(), s.state.last_ds))
 }
@@ -204,4 +233,53 @@ fn info(name: Option<&str>) -> JsonB {
         },
         "rra": rra,
     }))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    const DEF: &str = "'--step 10 DS:g:GAUGE:20:U:U RRA:AVERAGE:0.5:1:20'";
+
+    #[pg_test]
+    fn create_and_drop_leave_no_rows() {
+        let id = Spi::get_one::<i64>(&format!("SELECT rrd.create('t.c', {DEF})"))
+            .unwrap()
+            .unwrap();
+        assert!(id > 0);
+        Spi::run("SELECT rrd.update('t.c', now(), 1)").unwrap();
+        Spi::run("SELECT rrd.drop('t.c')").unwrap();
+        let left = Spi::get_one::<i64>(
+            "SELECT (SELECT count(*) FROM rrd.series) + (SELECT count(*) FROM rrd.state) \
+             + (SELECT count(*) FROM rrd.chunk)",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[pg_test]
+    #[should_panic = "series \"t.d\" already exists"]
+    fn duplicate_name() {
+        Spi::run(&format!("SELECT rrd.create('t.d', {DEF})")).unwrap();
+        Spi::run(&format!("SELECT rrd.create('t.d', {DEF})")).unwrap();
+    }
+
+    #[pg_test]
+    #[should_panic = "series \"t.none\" does not exist"]
+    fn unknown_series() {
+        Spi::run("SELECT rrd.info('t.none')").unwrap();
+    }
+
+    #[pg_test]
+    #[should_panic = "illegal attempt to update series \"t.e\" at 2001-09-09 01:46:50+00 when its last update was at 2001-09-09 01:47:00+00"]
+    fn out_of_order() {
+        Spi::run(&format!(
+            "SELECT rrd.create('t.e', {DEF}, to_timestamp(1000000000))"
+        ))
+        .unwrap();
+        Spi::run("SELECT rrd.update('t.e', to_timestamp(1000000020), 1)").unwrap();
+        Spi::run("SELECT rrd.update('t.e', to_timestamp(1000000010), 1)").unwrap();
+    }
 }

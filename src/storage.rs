@@ -13,7 +13,7 @@ use crate::error::{Result, RrdError};
 use crate::errors::spi;
 use crate::ring::{Chunk, Ring};
 
-extension_sql_file!("../sql/schema.sql", name = "schema", requires = [crate::rrd_type::Rrd]);
+extension_sql_file!("../sql/schema.sql", name = "schema", requires = [Rrd]);
 
 /// Chunk width of new series: 240 doubles keep a chunk row near 2 KB, under
 /// the TOAST threshold with room for HOT updates on its page.
@@ -42,10 +42,14 @@ pub fn load(client: &mut SpiClient<'_>, name: &str, lock: bool) -> Result<Series
         spi(client.select(LOAD, Some(1), &[name.into()]))
     };
     if table.is_empty() {
-        return Err(RrdError::UnknownSeries { name: name.to_string() });
+        return Err(RrdError::UnknownSeries {
+            name: name.to_string(),
+        });
     }
     let row = table.first();
-    let get_err = |what: &str| RrdError::Corrupt { msg: format!("series \"{name}\": {what}") };
+    let get_err = |what: &str| RrdError::Corrupt {
+        msg: format!("series \"{name}\": {what}"),
+    };
     let id: i64 = spi(row.get(1)).ok_or_else(|| get_err("id"))?;
     // The definition travels as text: pgrx looks the rrd type up by its
     // bare name, which is not on the caller's search_path.
@@ -65,13 +69,22 @@ pub fn load(client: &mut SpiClient<'_>, name: &str, lock: bool) -> Result<Series
     let cdp = cdp_val
         .into_iter()
         .zip(cdp_unknown)
-        .map(|(val, u)| CdpState { val, unknown_pdps: u.max(0) as u64 })
+        .map(|(val, u)| CdpState {
+            val,
+            unknown_pdps: u.max(0) as u64,
+        })
         .collect();
     Ok(Series {
         id,
         def,
         width: width as u64,
-        state: State { last_up, last_ds, pdp_val, pdp_unknown_sec: pdp_unknown_sec.max(0) as u64, cdp },
+        state: State {
+            last_up,
+            last_ds,
+            pdp_val,
+            pdp_unknown_sec: pdp_unknown_sec.max(0) as u64,
+            cdp,
+        },
     })
 }
 
@@ -121,7 +134,12 @@ pub fn save_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
 }
 
 /// Reads chunk rows `chunks` (or all, if `None`) of one archive.
-pub fn read_chunks(client: &SpiClient<'_>, id: i64, archive: usize, chunks: Option<Vec<i32>>) -> BTreeMap<u32, Chunk> {
+pub fn read_chunks(
+    client: &SpiClient<'_>,
+    id: i64,
+    archive: usize,
+    chunks: Option<Vec<i32>>,
+) -> BTreeMap<u32, Chunk> {
     let mut out = BTreeMap::new();
     let table = match chunks {
         Some(list) => spi(client.select(
@@ -163,7 +181,9 @@ pub fn apply_runs(client: &mut SpiClient<'_>, series: &Series, runs: &[Run]) {
         let old = read_chunks(client, series.id, a, Some(wanted));
         for (c, new) in per_chunk {
             let existing = old.get(&c);
-            let Some(chunk) = ring.merge(c, existing, &new) else { continue };
+            let Some(chunk) = ring.merge(c, existing, &new) else {
+                continue;
+            };
             let args = [
                 series.id.into(),
                 (a as i16).into(),

@@ -37,7 +37,11 @@ pub fn float_text(v: f64) -> String {
 }
 
 /// Applies one update with the series' state row locked.
-pub fn update_inner(name: Option<&str>, t: Option<TimestampWithTimeZone>, value: Option<String>) -> Result<()> {
+pub fn update_inner(
+    name: Option<&str>,
+    t: Option<TimestampWithTimeZone>,
+    value: Option<String>,
+) -> Result<()> {
     let name = required(name, "series name")?;
     let t = unix_us(required(t, "time")?, "time")?;
     Spi::connect_mut(|client| {
@@ -51,15 +55,19 @@ pub fn update_inner(name: Option<&str>, t: Option<TimestampWithTimeZone>, value:
         }
         let mut state = series.state.clone();
         let mut runs = Vec::new();
-        engine::update(&series.def, &mut state, t, value.as_deref(), &mut runs).map_err(|e| match e {
-            RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
-                series: name.to_string(),
-                time: time::format(t),
-                last: time::format(series.state.last_up),
+        engine::update(&series.def, &mut state, t, value.as_deref(), &mut runs).map_err(
+            |e| match e {
+                RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
+                    series: name.to_string(),
+                    time: time::format(t),
+                    last: time::format(series.state.last_up),
+                },
+                RrdError::BadValue { msg } => RrdError::BadValue {
+                    msg: format!("series \"{name}\" at {}: {msg}", time::format(t)),
+                },
+                other => other,
             },
-            RrdError::BadValue { msg } => RrdError::BadValue { msg: format!("series \"{name}\" at {}: {msg}", time::format(t)) },
-            other => other,
-        })?;
+        )?;
         storage::apply_runs(client, &series, &runs);
         storage::save_state(client, series.id, &state);
         Ok(())
