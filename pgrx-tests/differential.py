@@ -1,0 +1,994 @@
+#!/usr/bin/python3
+"""Differential test: pg_rrd against the real rrdtool 1.7.2.
+
+Random update histories (deterministic for a given --seed) go to Debian's
+rrdtool through its Python module and to pg_rrd through psql; every row that
+`rrdtool fetch` returns, for each archive and for random windows, must come
+back from `rrd.fetch` with the same label and the same value (within 1e-9
+relative; SQL NULL where rrdtool has NaN).
+
+Usage (the system interpreter: it has the `rrdtool` module):
+
+    PGHOST=... PGPORT=... PGUSER=... PGDATABASE=... \\
+        /usr/bin/python3 pgrx-tests/differential.py [--traces N] [--seed S] [--verbose]
+    /usr/bin/python3 pgrx-tests/differential.py --rrdtool-only   # no database
+
+    --traces N      traces to run (default: $PG_RRD_DIFF_TRACES, else 200)
+    --seed S        seed of the whole run (default 1); trace n of seed S is
+                    always the same history
+    --only LIST     run only these trace numbers (comma separated), e.g. to
+                    replay one that failed; prints each in full
+    --shrink        after a mismatch, cut the first failing trace down to a
+                    small history that still fails, and print it
+    --batch B       traces per psql run (default 25)
+    --verbose       one line per trace
+
+Every batch runs in BEGIN ... ROLLBACK, so the database is left as it was.
+Requires: apt-get install -y rrdtool python3-rrdtool.
+
+Inputs are chosen so that both sides read the same numbers. rrdtool 1.7.2
+parses values and times with its own strtod (rrd_strtod.c: digits are
+accumulated in a double, then scaled by powers of ten), which is not
+correctly rounded; PostgreSQL's float8 input is. So every value string fed
+here is one that rrd_strtod reads as the correctly rounded double, and each
+fractional time is sent to PostgreSQL as the (second, microsecond) pair that
+rrdtool derives from its string (it truncates, e.g. "1000000000.000001" is
+1000000000 s + 0 us).
+"""
+
+import argparse
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+try:
+    import rrdtool
+except ImportError:  # pragma: no cover
+    sys.exit("differential: the rrdtool module is missing: apt-get install -y rrdtool python3-rrdtool "
+             "and run with /usr/bin/python3")
+
+KINDS = ["GAUGE", "COUNTER", "DERIVE", "ABSOLUTE", "DCOUNTER", "DDERIVE"]
+CFS = ["AVERAGE", "MIN", "MAX", "LAST"]
+INT_KINDS = ("COUNTER", "DERIVE")
+REL_TOL = 1e-9
+MAX_FETCH_ROWS = 4000
+LAST_DS_LEN = 30  # rrd_format.h: rrdtool keeps at most 29 characters of the last input
+
+
+# ---------------------------------------------------------------------------
+# rrdtool's number and time parsing, replicated
+
+def rrd_strtod(s):
+    """rrd_strtod() of rrdtool 1.7.2 (src/rrd_strtod.c), operation for operation."""
+    n = len(s)
+    p = 0
+    while p < n and s[p] in " \t\n\v\f\r":
+        p += 1
+    negative = False
+    if p < n and s[p] in "+-":
+        negative = s[p] == "-"
+        p += 1
+    number = 0.0
+    exponent = 0
+    num_digits = 0
+    while p < n and "0" <= s[p] <= "9":
+        number = number * 10.0 + (ord(s[p]) - 48)
+        p += 1
+        num_digits += 1
+    if p < n and s[p] == ".":
+        p += 1
+        num_decimals = 0
+        while p < n and "0" <= s[p] <= "9":
+            number = number * 10.0 + (ord(s[p]) - 48)
+            p += 1
+            num_digits += 1
+            num_decimals += 1
+        exponent -= num_decimals
+    if num_digits == 0:
+        return None
+    if negative:
+        number = -number
+    if p < n and s[p] in "eE":
+        p += 1
+        eneg = False
+        if p < n and s[p] in "+-":
+            eneg = s[p] == "-"
+            p += 1
+        e = 0
+        while p < n and "0" <= s[p] <= "9":
+            e = e * 10 + (ord(s[p]) - 48)
+            p += 1
+        exponent += -e if eneg else e
+    if p != n:
+        return None
+    if exponent < -1021 or exponent > 1024:
+        return math.inf
+    p10 = 10.0
+    k = abs(exponent)
+    while k:
+        if k & 1:
+            number = number / p10 if exponent < 0 else number * p10
+        k >>= 1
+        p10 *= p10
+    return number
+
+
+def rrd_time(s):
+    """(seconds, microseconds) that rrdtool 1.7.2 derives from an update's time
+    string (get_time_from_reading in rrd_update.c)."""
+    tmp = rrd_strtod(s)
+    sec = math.floor(tmp)
+    usec = int((tmp - float(sec)) * 1e6)
+    return sec, usec
+
+
+def same_double(s):
+    """True if rrdtool and a correctly rounded strtod read `s` as the same double."""
+    a = rrd_strtod(s)
+    if a is None or math.isinf(a) or math.isnan(a):
+        return False
+    try:
+        b = float(s)
+    except ValueError:
+        return False
+    return a == b and math.copysign(1, a) == math.copysign(1, b) and len(s) < LAST_DS_LEN
+
+
+# ---------------------------------------------------------------------------
+# the traces
+
+class Trace:
+    """One series: its definition, its updates and the fetches to compare."""
+
+    def __init__(self, seed, n):
+        self.seed = seed
+        self.n = n
+        self.name = "diff.%s.%d" % (seed, n)
+        self.kind = None
+        self.step = None
+        self.hb = None
+        self.vmin = "U"
+        self.vmax = "U"
+        self.dsname = "x"
+        self.rras = []  # (cf, xff text, steps, rows)
+        self.start = None
+        self.updates = []  # (time text, sec, usec, value text or None)
+        self.fetches = []  # (cf, resolution or None, start, end, how to pass NULL resolution)
+        self.expected = []  # per fetch: [(label, value or None)]
+        self.notes = []
+
+    def ds_text(self):
+        return "DS:%s:%s:%d:%s:%s" % (self.dsname, self.kind, self.hb, self.vmin, self.vmax)
+
+    def rra_texts(self):
+        return ["RRA:%s:%s:%d:%d" % r for r in self.rras]
+
+    def def_text(self):
+        return " ".join(["--step %d" % self.step, self.ds_text()] + self.rra_texts())
+
+    def last_up(self):
+        return self.updates[-1][1] if self.updates else self.start
+
+    def copy(self, name=None):
+        t = Trace(self.seed, self.n)
+        t.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()})
+        if name:
+            t.name = name
+        t.expected = []
+        return t
+
+
+def fmt_float(rng, x, decimals):
+    """A decimal text for about x that rrdtool reads exactly as PostgreSQL does."""
+    cands = []
+    if rng.random() < 0.3:
+        cands.append(repr(float(x)))
+    cands.append("%.*f" % (decimals, x))
+    cands += ["%.*f" % (d, x) for d in (8, 4, 2, 1) if d < decimals]
+    for s in cands:
+        if same_double(s):
+            return s
+    s = "%d" % round(x)
+    return s if same_double(s) else "0"
+
+
+def limit_text(x, decimals):
+    """A DS min or max: rrdtool reads at most 18 characters of each."""
+    for d in (decimals, 1, 0):
+        t = "%.*f" % (d, x)
+        if len(t) <= 18 and same_double(t):
+            return t
+    return "%d" % round(x)
+
+
+def units_text(u, k):
+    """Integer u of units 10^-k as a decimal text."""
+    if k == 0:
+        return str(u)
+    sign = "-" if u < 0 else ""
+    digits = str(abs(u)).rjust(k + 1, "0")
+    return sign + digits[:-k] + "." + digits[-k:]
+
+
+class ValueGen:
+    """Stateful value generator for one DS kind."""
+
+    def __init__(self, rng, kind, step):
+        self.rng = rng
+        self.kind = kind
+        r = rng
+        self.p_unknown = r.choice([0, 0, 0, 0.02, 0.05, 0.1, 0.3, 0.6])
+        self.rate = 10 ** r.uniform(-2, 6)  # per second, for the counting kinds
+        self.decimals = r.choice([0, 1, 2, 4, 8])
+        self.vmin = "U"
+        self.vmax = "U"
+        if kind == "GAUGE":
+            self.style = r.choice(["uniform", "uniform", "ints", "wide", "const"])
+            self.center = r.uniform(-1000, 1000)
+            self.width = 10 ** r.uniform(-3, 3)
+            self.const = self.center
+            if self.style == "ints":
+                lo, hi = -3, 3
+            elif self.style == "wide":
+                lo, hi = -1e6, 1e6
+            else:
+                lo, hi = self.center - self.width, self.center + self.width
+            if r.random() < 0.35:
+                a = lo + (hi - lo) * r.uniform(-0.2, 0.5)
+                b = lo + (hi - lo) * r.uniform(0.5, 1.2)
+                if r.random() < 0.7:
+                    self.vmin = limit_text(a, r.choice([0, 1, 2]))
+                if r.random() < 0.7:
+                    self.vmax = limit_text(b, r.choice([0, 1, 2]))
+        elif kind == "COUNTER":
+            self.style = r.choice(["w32", "w32", "w64", "near64", "near32", "small", "over64"])
+            self.c = {
+                "w32": r.randint(0, 2**32 - 1),
+                "near32": 2**32 - r.randint(1, 10**5),
+                "w64": r.randint(0, 2**64 - 1),
+                "near64": 2**64 - r.randint(1, 10**7),
+                "small": r.randint(0, 1000),
+                "over64": 2**64 - r.randint(1, 10**6),
+            }[self.style]
+            if r.random() < 0.3:
+                self.vmin = "0"
+                if r.random() < 0.6:
+                    self.vmax = "%d" % max(1, int(self.rate * r.uniform(1, 3)))
+        elif kind == "DERIVE":
+            self.style = r.choice(["pos", "pos", "neg", "cross", "big", "bigneg"])
+            self.c = {
+                "pos": r.randint(0, 10**6),
+                "neg": -r.randint(1, 10**9),
+                "cross": r.randint(-100, 100),
+                "big": 2**64 - r.randint(1, 10**8),
+                "bigneg": -(2**63) + r.randint(1, 10**8),
+            }[self.style]
+            if r.random() < 0.3:
+                self.vmin = r.choice(["0", "0", "-%d" % int(self.rate)])
+            if r.random() < 0.2:
+                self.vmax = "%d" % max(1, int(self.rate * r.uniform(1, 3)))
+        elif kind == "ABSOLUTE":
+            self.style = r.choice(["ints", "floats", "neg"])
+            if r.random() < 0.25:
+                self.vmin = "0"
+            if r.random() < 0.25:
+                self.vmax = limit_text(self.rate * r.uniform(0.8, 2), 0)
+        else:  # DCOUNTER, DDERIVE: fixed point with k decimals
+            self.k = r.choice([0, 1, 2, 4])
+            self.style = r.choice(["up", "up", "down", "walk"])
+            self.u = r.randint(-10**6, 10**6) if self.style == "walk" else r.randint(0, 10**8)
+            if self.style == "down":
+                self.u = -self.u
+            if r.random() < 0.25:
+                self.vmin = "0"
+            if r.random() < 0.2:
+                self.vmax = limit_text(self.rate * r.uniform(0.8, 2), 1)
+
+    def next(self, dt):
+        """The value text for an update dt seconds after the previous one (None: U)."""
+        r = self.rng
+        unknown = r.random() < self.p_unknown
+        kind = self.kind
+        if kind == "GAUGE":
+            if unknown:
+                return None
+            if self.style == "ints":
+                return str(r.randint(-3, 3))
+            if self.style == "wide":
+                x = r.choice([-1, 1]) * 10 ** r.uniform(-6, 8)
+            elif self.style == "const":
+                if r.random() < 0.1:
+                    self.const = self.center + r.uniform(-self.width, self.width)
+                x = self.const
+            else:
+                x = self.center + r.uniform(-self.width, self.width)
+            return fmt_float(r, x, self.decimals)
+        if kind == "COUNTER":
+            inc = int(self.rate * dt * r.uniform(0, 2))
+            ev = r.random()
+            if ev < 0.02:
+                self.c = r.randint(0, 1000)  # reset
+            elif ev < 0.03:
+                self.c += r.randint(0, 2**40)  # jump
+            else:
+                self.c += inc
+            if self.style in ("w32", "near32", "small"):
+                self.c %= 2**32
+            elif self.style == "over64":
+                self.c %= 10**20  # rrdtool takes any digits; exercise > 2^64
+            else:
+                self.c %= 2**64
+            return None if unknown else str(self.c)
+        if kind == "DERIVE":
+            inc = int(self.rate * dt * r.uniform(-1, 2))
+            if self.style == "neg":
+                inc = -abs(inc)
+            if self.style == "cross":
+                inc = int(self.rate * dt * r.uniform(-1.5, 1.5)) if r.random() < 0.8 else -self.c + r.randint(-3, 3)
+            if r.random() < 0.03:
+                self.c = r.randint(-1000, 1000) if self.style == "cross" else self.c // 2  # reset
+            else:
+                self.c += inc
+            self.c = max(-(10**19), min(10**20 - 1, self.c))
+            return None if unknown else str(self.c)
+        if kind == "ABSOLUTE":
+            if unknown:
+                return None
+            if self.style == "ints":
+                return str(int(self.rate * dt * r.uniform(0, 2)))
+            x = self.rate * dt * r.uniform(-0.5 if self.style == "neg" else 0, 2)
+            return fmt_float(r, x, self.decimals)
+        # DCOUNTER / DDERIVE
+        inc = int(self.rate * dt * r.uniform(0, 2) * 10**self.k)
+        if self.style == "walk" or kind == "DDERIVE" and r.random() < 0.3:
+            inc = int(self.rate * dt * r.uniform(-1.5, 1.5) * 10**self.k)
+        elif self.style == "down":
+            inc = -inc
+        if r.random() < 0.03:
+            self.u = r.randint(0, 100) * (-1 if self.style == "down" else 1)  # reset
+        else:
+            self.u += inc
+        if abs(self.u) > 10**14:
+            self.u = r.randint(-100, 100)
+        s = units_text(self.u, self.k)
+        if not same_double(s):
+            s = str(self.u // 10**self.k)
+        return None if unknown else s
+
+
+def time_text(rng, sec, usec, subsec):
+    if usec == 0 and (not subsec or rng.random() < 0.7):
+        return str(sec)
+    s = "%d.%06d" % (sec, usec)
+    if rng.random() < 0.4:
+        s = s.rstrip("0").rstrip(".") if usec else s
+    return s
+
+
+def gen_trace(seed, n):
+    rng = random.Random("pg_rrd-differential:%s:%d" % (seed, n))
+    tr = Trace(seed, n)
+    tr.kind = rng.choice(KINDS)
+    tr.step = s = rng.choice([1, 5, 10, 60, 300])
+    # PDPs per update, and the heartbeat relative to that interval
+    pace = rng.choice([0.25, 0.5, 1, 1, 1, 2, 4])
+    interval = max(1, round(pace * s))
+    tr.hb = max(1, int(round(interval * rng.choices([0.5, 0.8, 1, 1.5, 2, 3, 5, 10],
+                                                   weights=[3, 3, 10, 15, 25, 20, 12, 12])[0])))
+    nu = rng.choices([0, rng.randint(1, 5), rng.randint(5, 60), rng.randint(60, 250), rng.randint(250, 600)],
+                     weights=[2, 5, 30, 45, 18])[0]
+    tr.dsname = rng.choice(["x", "value", "ds0", "in_octets"])
+    for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
+        cf = rng.choice(CFS)
+        steps = rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 6, 10, 12, 12, 24, 60])
+        if rng.random() < 0.75:  # sized so that the history laps the ring a few times
+            laps = rng.choice([0.5, 1, 2, 4, 8])
+            rows = max(5, min(300, round(nu * interval / s / (steps * laps))))
+        else:
+            rows = rng.choices([rng.randint(5, 20), rng.randint(5, 60), rng.randint(20, 300)],
+                               weights=[40, 35, 25])[0]
+        xff = rng.choice(["0", "0.25", "0.5", "0.9"])
+        tr.rras.append((cf, xff, steps, rows))
+    vg = ValueGen(rng, tr.kind, s)
+    tr.vmin, tr.vmax = vg.vmin, vg.vmax
+    if "U" not in (tr.vmin, tr.vmax) and float(tr.vmin) >= float(tr.vmax):
+        tr.vmax = "U"  # rrdtool: "min must be less than max"
+    start = rng.randint(1_000_000_000, 1_500_000_000)
+    if rng.random() < 0.5:
+        start -= start % s
+    tr.start = start
+    maxspan = max(s * st * rows for _, _, st, rows in tr.rras)
+
+    subsec = rng.random() < 0.4
+    p_huge = rng.choice([0, 0, 0.005, 0.02])
+    p_gap = rng.choice([0, 0.01, 0.03, 0.1])
+    p_small = rng.choice([0.02, 0.1, 0.4]) if subsec else 0.0
+    regular = rng.random() < 0.5
+
+    # the first update: soon after --start, or long after
+    if rng.random() < 0.2:
+        first = rng.randint(tr.hb + 1, max(tr.hb + 2, maxspan * rng.choice([1, 3])))
+    else:
+        first = rng.randint(1, 2 * s)
+    cur_us = (start + first) * 10**6 + (rng.randint(0, 999_999) if subsec else 0)
+    last = (start, 0)
+    for _ in range(nu):
+        sec, usec = divmod(cur_us, 10**6)
+        tt = time_text(rng, sec, usec, subsec)
+        dsec, dusec = rrd_time(tt)
+        while (dsec, dusec) <= last:  # rrdtool's truncation may have eaten a microsecond
+            cur_us += 1
+            sec, usec = divmod(cur_us, 10**6)
+            tt = "%d.%06d" % (sec, usec)
+            dsec, dusec = rrd_time(tt)
+        dt = (dsec - last[0]) + (dusec - last[1]) / 1e6
+        tr.updates.append((tt, dsec, dusec, vg.next(dt)))
+        last = (dsec, dusec)
+        # the gap to the next update
+        r = rng.random()
+        if r < p_huge:
+            d = rng.randint(max(1, maxspan // 2), 3 * maxspan) * 10**6
+        elif r < p_huge + p_gap:
+            d = rng.randint(tr.hb + 1, 4 * tr.hb + 3 * s) * 10**6
+        elif r < p_huge + p_gap + p_small:
+            d = rng.randint(1, 999_999) if rng.random() < 0.7 else rng.randint(1, 3) * 10**6
+        elif regular:
+            d = interval * 10**6 if rng.random() < 0.9 else rng.randint(1, 2 * interval) * 10**6
+        else:
+            d = max(1, int(interval * rng.uniform(0.1, 1.6))) * 10**6
+        if tr.hb < interval and rng.random() < 0.9:
+            d = min(d, rng.randint(1, tr.hb) * 10**6)  # mostly within the heartbeat
+        if subsec and r >= p_huge + p_gap + p_small:
+            d += rng.randint(-400_000, 400_000)
+        cur_us = max(cur_us + 1, cur_us + d)
+    return tr, rng
+
+
+def gen_windows(tr, rng, files):
+    """Whole-archive fetches, then random windows; computes the expected rows."""
+    L = tr.last_up()
+    s = tr.step
+    for cf, _, steps, rows in tr.rras:
+        st = s * steps
+        cal_end = L - L % st
+        tr.fetches.append((cf, st, cal_end - st * rows, L, "r"))
+    cfs = sorted({r[0] for r in tr.rras})
+    if any(r[2] == 1 for r in tr.rras):
+        cfs_any = CFS  # a 1-step archive answers every one of the four
+    else:
+        cfs_any = cfs
+    maxspan = max(s * st * rows for _, _, st, rows in tr.rras)
+    steps_secs = sorted({s * r[2] for r in tr.rras})
+    first = tr.updates[0][1] if tr.updates else tr.start
+    for _ in range(rng.choice([3, 4, 5])):
+        cf = rng.choice(cfs) if rng.random() < 0.8 else rng.choice(cfs_any)
+        x = rng.random()
+        if x < 0.4:
+            res = None
+        elif x < 0.75:
+            res = rng.choice(steps_secs) + rng.choice([0, 0, 0, -1, 1])
+            res = max(1, res)
+        else:
+            res = rng.randint(1, 3 * max(steps_secs))
+        # mostly where the data is; sometimes before it, after it, or around --start
+        x = rng.random()
+        if x < 0.5:
+            end = rng.randint(first, max(first, L))
+        elif x < 0.75:
+            end = L + rng.randint(-3 * s, 3 * s)
+        elif x < 0.85:
+            end = L + rng.randint(0, maxspan)
+        else:
+            end = tr.start + rng.randint(-maxspan, 3 * s)
+        a = rng.choice(tr.rras)
+        x = rng.random()
+        if x < 0.5:
+            span = int(s * a[2] * a[3] * rng.uniform(0, 1.2))
+        elif x < 0.7:
+            span = rng.randint(0, 10 * s)
+        elif x < 0.75:
+            span = 0
+        elif x < 0.9:
+            span = rng.randint(0, max(0, end - tr.start) + s)
+        else:
+            span = rng.randint(0, 3 * maxspan)
+        for _ in range(8):
+            got = rrd_fetch(files, tr, cf, res, end - span, end)
+            if len(got) <= MAX_FETCH_ROWS:
+                break
+            span //= 4
+        tr.fetches.append((cf, res, end - span, end, rng.choice(["omit", "null"])))
+
+
+# ---------------------------------------------------------------------------
+# the rrdtool side
+
+class Files:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pg_rrd-diff-")
+        self.path = os.path.join(self.dir, "t.rrd")
+        self.current = None
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def rrd_load(files, tr):
+    """Creates the rrd file of tr and feeds it all updates."""
+    rrdtool.create(files.path, "--start", str(tr.start), "--step", str(tr.step),
+                   tr.ds_text(), *tr.rra_texts())
+    args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
+    for i in range(0, len(args), 500):
+        rrdtool.update(files.path, *args[i:i + 500])
+    files.current = tr.name
+
+
+def rrd_fetch(files, tr, cf, res, start, end):
+    assert files.current == tr.name
+    args = [files.path, cf]
+    if res is not None:
+        args += ["-r", str(res)]
+    args += ["-s", str(start), "-e", str(end)]
+    (fs, fe, fstep), _, rows = rrdtool.fetch(*args)
+    return [(fs + (i + 1) * fstep, row[0]) for i, row in enumerate(rows)]
+
+
+def run_rrdtool(files, tr):
+    rrd_load(files, tr)
+    tr.expected = [rrd_fetch(files, tr, f[0], f[1], f[2], f[3]) for f in tr.fetches]
+
+
+def make_trace(seed, n, files):
+    tr, rng = gen_trace(seed, n)
+    rrd_load(files, tr)
+    gen_windows(tr, rng, files)
+    tr.expected = [rrd_fetch(files, tr, f[0], f[1], f[2], f[3]) for f in tr.fetches]
+    return tr
+
+
+# ---------------------------------------------------------------------------
+# the PostgreSQL side
+
+def q(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_time(sec, usec):
+    if usec:
+        return "to_timestamp(%d) + interval '%d microseconds'" % (sec, usec)
+    return "to_timestamp(%d)" % sec
+
+
+def sql_create(tr):
+    return "SELECT rrd.create(%s, %s, to_timestamp(%d));" % (q(tr.name), q(tr.def_text()), tr.start)
+
+
+def sql_update(tr, u):
+    _, sec, usec, v = u
+    if v is None:
+        val = "NULL::float8"
+    elif tr.kind in INT_KINDS:
+        val = "'%s'::numeric" % v
+    else:
+        val = "'%s'::float8" % v
+    return "SELECT rrd.update(%s, %s, %s);" % (q(tr.name), sql_time(sec, usec), val)
+
+
+def sql_fetch(tr, f):
+    cf, res, start, end, how = f
+    if res is not None:
+        r = ", resolution => make_interval(secs => %d)" % res
+    else:
+        r = ", resolution => NULL" if how == "null" else ""
+    return ("SELECT extract(epoch from t), v FROM rrd.fetch(%s, '%s', to_timestamp(%d), to_timestamp(%d)%s);"
+            % (q(tr.name), cf, start, end, r))
+
+
+def build_script(traces):
+    """The SQL script of one batch, and for each of its lines the trace it belongs to."""
+    lines = ["\\pset null NULL", "BEGIN;"]
+    owner = [None, None]
+    for tr in traces:
+        stmts = ["\\echo @T %d" % tr.n, "\\o /dev/null", sql_create(tr)]
+        stmts += [sql_update(tr, u) for u in tr.updates]
+        stmts.append("\\o")
+        for i, f in enumerate(tr.fetches):
+            stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
+        stmts.append("\\echo @E %d" % tr.n)
+        lines += stmts
+        owner += [tr] * len(stmts)
+    lines.append("ROLLBACK;")
+    owner.append(None)
+    return "\n".join(lines) + "\n", owner
+
+
+class PgError(Exception):
+    pass
+
+
+def psql_cmd():
+    exe = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    return [exe, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-f", "-"]
+
+
+def parse_output(out):
+    """{trace n: {fetch i: [(label, value)]}} for the traces that ran to the end."""
+    done = {}
+    cur = None
+    rows = None
+    partial = {}
+    for line in out.split("\n"):
+        if line.startswith("@T "):
+            cur = int(line.split()[1])
+            partial[cur] = {}
+            rows = None
+        elif line.startswith("@F "):
+            _, n, i = line.split()
+            rows = partial[int(n)].setdefault(int(i), [])
+        elif line.startswith("@E "):
+            n = int(line.split()[1])
+            done[n] = partial.pop(n)
+            rows = None
+        elif line and rows is not None:
+            a, _, b = line.partition("|")
+            label = Decimal(a)
+            label = int(label) if label == label.to_integral_value() else label
+            if b == "NULL":
+                val = None
+            else:
+                val = float(b)
+            rows.append((label, val))
+    return done
+
+
+def run_pg(traces, batch):
+    """Runs the traces through psql; returns {n: {fetch i: rows}} or {n: PgError}."""
+    results = {}
+    pending = list(traces)
+    while pending:
+        chunk, pending = pending[:batch], pending[batch:]
+        while chunk:
+            script, owner = build_script(chunk)
+            p = subprocess.run(psql_cmd(), input=script, capture_output=True, text=True)
+            done = parse_output(p.stdout)
+            results.update(done)
+            if p.returncode == 0:
+                missing = [t.n for t in chunk if t.n not in done]
+                if missing:
+                    raise SystemExit("differential: psql output lacks traces %s:\n%s" % (missing, p.stderr))
+                break
+            m = re.search(r"psql:[^:\n]*:(\d+): (ERROR|FATAL):\s*(.*(?:\n(?!psql:).*)*)", p.stderr)
+            if not m or owner[int(m.group(1)) - 1] is None:
+                raise SystemExit("differential: psql failed (exit %d):\n%s" % (p.returncode, p.stderr.strip()))
+            line = int(m.group(1))
+            bad = owner[line - 1]
+            results[bad.n] = PgError("%s\n    at: %s" % (m.group(3).strip(), script.split("\n")[line - 1]))
+            k = chunk.index(bad)
+            chunk = chunk[k + 1:]
+    return results
+
+
+def check_server():
+    p = subprocess.run(psql_cmd()[:-2] + ["-c", "SELECT 'rrd.fetch'::regproc"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("differential: cannot use the database (set PGHOST, PGPORT, PGUSER, PGDATABASE; "
+                         "is pg_rrd installed?):\n" + p.stderr.strip())
+
+
+# ---------------------------------------------------------------------------
+# comparing and reporting
+
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(b, float) and math.isnan(b):
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+
+
+def compare(exp, got):
+    """Indices of rows that differ (None in the list: the counts differ)."""
+    bad = []
+    for i in range(max(len(exp), len(got))):
+        if i >= len(exp) or i >= len(got):
+            bad.append(i)
+            continue
+        (le, ve), (lg, vg) = exp[i], got[i]
+        if le != lg or not close(ve, vg):
+            bad.append(i)
+    return bad
+
+
+def fmt_v(v):
+    if v is None:
+        return "NaN/NULL"
+    return repr(v)
+
+
+def fetch_cli(tr, f, path="/tmp/t.rrd"):
+    cf, res, start, end, _ = f
+    r = " -r %d" % res if res is not None else ""
+    return "rrdtool fetch %s %s%s -s %d -e %d" % (path, cf, r, start, end)
+
+
+def dump_trace(tr, fis, out):
+    """A trace as a script that reproduces it, rrdtool then SQL."""
+    w = out.write
+    w("# ---- trace %d of seed %s (rerun: --seed %s --only %d)\n" % (tr.n, tr.seed, tr.seed, tr.n))
+    w("# %s, %d updates, last update %d\n" % (tr.kind, len(tr.updates), tr.last_up()))
+    w("# rrdtool:\n")
+    w("rm -f /tmp/t.rrd; rrdtool create /tmp/t.rrd --start %d --step %d %s %s\n"
+      % (tr.start, tr.step, tr.ds_text(), " ".join(tr.rra_texts())))
+    args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
+    for i in range(0, len(args), 8):
+        w("rrdtool update /tmp/t.rrd %s\n" % " ".join(args[i:i + 8]))
+    for i in fis:
+        w(fetch_cli(tr, tr.fetches[i]) + "\n")
+    w("# SQL:\n")
+    w("BEGIN;\n" + sql_create(tr) + "\n")
+    for u in tr.updates:
+        w(sql_update(tr, u) + "\n")
+    for i in fis:
+        w(sql_fetch(tr, tr.fetches[i]) + "\n")
+    w("ROLLBACK;\n")
+
+
+def dump_rows(exp, got, bad, out, full):
+    out.write("#   %-12s %-26s %-26s\n" % ("label", "rrdtool", "pg_rrd"))
+    badset = set(bad)
+    show = range(max(len(exp), len(got)))
+    if not full:
+        near = set()
+        for i in bad:
+            near.update(range(i - 2, i + 3))
+        show = [i for i in show if i in near]
+    prev = None
+    for i in show:
+        if prev is not None and i != prev + 1:
+            out.write("#   ...\n")
+        prev = i
+        e = exp[i] if i < len(exp) else None
+        g = got[i] if i < len(got) else None
+        out.write("#   %-12s %-26s %-26s%s\n" % (
+            e[0] if e else (g[0] if g else ""),
+            fmt_v(e[1]) if e else "(no row)",
+            ("%s%s" % ("" if g[0] == (e[0] if e else None) else "@%s " % g[0], fmt_v(g[1]))) if g else "(no row)",
+            "   <-- differs" if i in badset else ""))
+
+
+def report_trace(tr, res, out, full):
+    """Prints a failing trace; full: with every update and every row."""
+    if isinstance(res, PgError):
+        if full:
+            dump_trace(tr, range(len(tr.fetches)), out)
+        out.write("# trace %d: pg_rrd raised an error:\n#   %s\n" % (tr.n, str(res).replace("\n", "\n#   ")))
+        return
+    fis = [i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, []))]
+    if full:
+        dump_trace(tr, fis, out)
+    for i in fis:
+        exp, got = tr.expected[i], res.get(i, [])
+        bad = compare(exp, got)
+        out.write("# trace %d (%s) fetch %d: %s\n#   %d rows expected, %d got, %d differ\n"
+                  % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(exp), len(got), len(bad)))
+        dump_rows(exp, got, bad, out, full and len(exp) + len(got) <= 400)
+
+
+def trace_failed(tr, res):
+    if isinstance(res, PgError):
+        return True
+    return any(compare(tr.expected[i], res.get(i, [])) for i in range(len(tr.fetches)))
+
+
+# ---------------------------------------------------------------------------
+# shrinking a failing trace
+
+def shrink(tr, fi, res0, files, batch, out):
+    """Cuts trace tr down (updates, archives, other fetches) while fetch fi still fails."""
+    base = tr.copy()
+    base.fetches = [tr.fetches[fi]]
+    err0 = isinstance(res0, PgError)
+    counter = [0]
+
+    def fails_many(cands):
+        named = []
+        for c in cands:
+            counter[0] += 1
+            c.name = "diff.%s.shrink.%d" % (tr.seed, counter[0])
+            c.n = 10**6 + counter[0]
+            try:
+                run_rrdtool(files, c)
+            except rrdtool.OperationalError:
+                continue
+            named.append(c)
+        if not named:
+            return []
+        results = run_pg(named, batch)
+        ok = []
+        for c in named:
+            r = results.get(c.n)
+            if r is None:
+                continue
+            if err0:
+                if isinstance(r, PgError):
+                    ok.append(c)
+            elif not isinstance(r, PgError) and compare(c.expected[0], r.get(0, [])):
+                ok.append(c)
+        return ok
+
+    if not fails_many([base.copy()]):
+        out.write("# shrink: the single fetch does not fail on its own; not shrinking\n")
+        return None
+    cur = base
+    # archives first: fewer archives make the fetch easier to read
+    changed = True
+    while changed and len(cur.rras) > 1:
+        changed = False
+        cands = []
+        for j in range(len(cur.rras)):
+            c = cur.copy()
+            c.rras = cur.rras[:j] + cur.rras[j + 1:]
+            cf = c.fetches[0][0]
+            if any(r[0] == cf or r[2] == 1 for r in c.rras):
+                cands.append(c)
+        got = fails_many(cands)
+        if got:
+            cur, changed = got[0], True
+    # then updates, ddmin style
+    n = 2
+    while len(cur.updates) >= 2:
+        size = max(1, len(cur.updates) // n)
+        parts = [(i, min(len(cur.updates), i + size)) for i in range(0, len(cur.updates), size)]
+        cands = []
+        for a, b in parts:
+            c = cur.copy()
+            c.updates = cur.updates[:a] + cur.updates[b:]
+            cands.append(c)
+        got = fails_many(cands)
+        if got:
+            cur = min(got, key=lambda c: len(c.updates))
+            n = max(2, n - 1)
+        else:
+            if size == 1:
+                break
+            n = min(len(cur.updates), 2 * n)
+    if len(cur.updates) == 1:
+        c = cur.copy()
+        c.updates = []
+        got = fails_many([c])
+        if got:
+            cur = got[0]
+    final = fails_many([cur.copy()])
+    if not final:
+        return None
+    cur = final[0]
+    res = run_pg([cur], batch)[cur.n]
+    cur.n, cur.name = tr.n, "diff.%s.%d" % (tr.seed, tr.n)
+    out.write("# shrunk trace %d fetch %d to %d updates, %d archives:\n"
+              % (tr.n, fi, len(cur.updates), len(cur.rras)))
+    report_trace(cur, res, out, True)
+    return cur
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--traces", type=int, default=int(os.environ.get("PG_RRD_DIFF_TRACES", "200")))
+    ap.add_argument("--seed", default="1")
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--rrdtool-only", action="store_true")
+    ap.add_argument("--shrink", action="store_true")
+    ap.add_argument("--batch", type=int, default=25)
+    args = ap.parse_args()
+
+    t0 = time.time()
+    ids = [int(x) for x in args.only.split(",")] if args.only else list(range(args.traces))
+    files = Files()
+    try:
+        traces = [make_trace(args.seed, n, files) for n in ids]
+        t_rrd = time.time() - t0
+        nrows = sum(len(e) for tr in traces for e in tr.expected)
+        nupd = sum(len(tr.updates) for tr in traces)
+        if args.rrdtool_only:
+            print_stats(traces, t_rrd)
+            print("differential: %d traces, %d updates, %d rows from rrdtool (rrdtool only, %.1fs)"
+                  % (len(traces), nupd, nrows, t_rrd))
+            return 0
+        check_server()
+        t1 = time.time()
+        results = run_pg(traces, args.batch)
+        t_pg = time.time() - t1
+
+        mismatches = 0
+        failed = []
+        compared = 0
+        first = True
+        for tr in traces:
+            res = results.get(tr.n)
+            if res is None:
+                res = PgError("no result")
+            if isinstance(res, PgError):
+                mismatches += 1
+                bad_here = 1
+            else:
+                bad_here = 0
+                for i in range(len(tr.fetches)):
+                    exp = tr.expected[i]
+                    compared += len(exp)
+                    bad_here += len(compare(exp, res.get(i, [])))
+                mismatches += bad_here
+            if bad_here:
+                failed.append(tr)
+                report_trace(tr, res, sys.stdout, first or args.only is not None)
+                first = False
+            if args.verbose:
+                print("trace %4d %-8s step %3d hb %4d %d archive(s) %4d updates: %s"
+                      % (tr.n, tr.kind, tr.step, tr.hb, len(tr.rras), len(tr.updates),
+                         "ok" if not bad_here else ("ERROR" if isinstance(res, PgError) else
+                                                    "%d rows differ" % bad_here)))
+        if failed and args.shrink:
+            tr = failed[0]
+            res = results.get(tr.n)
+            fi = 0
+            if not isinstance(res, PgError):
+                fi = next(i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, [])))
+            shrink(tr, fi, res, files, args.batch, sys.stdout)
+        print("differential: %d traces, %d updates, %d rows compared, %d mismatches "
+              "(rrdtool %.1fs, pg_rrd %.1fs)" % (len(traces), nupd, compared, mismatches, t_rrd, t_pg))
+        print("%d passed, %d failed" % (len(traces) - len(failed), len(failed)))
+        return 1 if failed else 0
+    finally:
+        files.close()
+
+
+def print_stats(traces, secs):
+    from collections import Counter
+    kinds = Counter(tr.kind for tr in traces)
+    cfs = Counter(r[0] for tr in traces for r in tr.rras)
+    steps = Counter(tr.step for tr in traces)
+    nrows = sum(len(e) for tr in traces for e in tr.expected)
+    known = sum(1 for tr in traces for e in tr.expected for _, v in e if v is not None)
+    unk_in = sum(1 for tr in traces for u in tr.updates if u[3] is None)
+    subsec = sum(1 for tr in traces for u in tr.updates if u[2])
+    nupd = sum(len(tr.updates) for tr in traces)
+    wraps = sum(1 for tr in traces if tr.kind == "COUNTER"
+                for a, b in zip(tr.updates, tr.updates[1:])
+                if a[3] is not None and b[3] is not None and int(b[3]) < int(a[3]))
+    neg = sum(1 for tr in traces if tr.kind in ("DERIVE", "DDERIVE", "DCOUNTER")
+              for a, b in zip(tr.updates, tr.updates[1:])
+              if a[3] is not None and b[3] is not None and float(b[3]) < float(a[3]))
+    big = sum(1 for tr in traces if tr.kind == "COUNTER" for u in tr.updates
+              if u[3] is not None and int(u[3]) >= 2**63)
+    laps = 0
+    for tr in traces:
+        if tr.updates:
+            span = tr.last_up() - tr.start
+            laps = max(laps, max(span // (tr.step * r[2] * r[3]) for r in tr.rras))
+    print("kinds: %s" % dict(sorted(kinds.items())))
+    print("cfs: %s   base steps: %s" % (dict(sorted(cfs.items())), dict(sorted(steps.items()))))
+    print("updates: %d (%d U, %d with microseconds); counter decreases (wraps/resets): %d; "
+          "COUNTER inputs >= 2^63: %d; derive/dcounter decreases: %d"
+          % (nupd, unk_in, subsec, wraps, big, neg))
+    print("fetches: %d, rows: %d (%d known, %d NaN); most ring laps in one trace: %d"
+          % (sum(len(tr.fetches) for tr in traces), nrows, known, nrows - known, laps))
+    for tr in traces:
+        for e, f in zip(tr.expected, tr.fetches):
+            if e:
+                step = e[1][0] - e[0][0] if len(e) > 1 else None
+                assert all(b[0] - a[0] == step for a, b in zip(e, e[1:])), (tr.n, f)
+    print("self-check: labels evenly spaced in every fetch; rrdtool side %.1fs" % secs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

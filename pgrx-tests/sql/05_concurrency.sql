@@ -1,0 +1,37 @@
+\set VERBOSITY terse
+-- Two sessions: this one and "other", through dblink.
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(),
+  current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT dblink_exec('other', 'SET statement_timeout = ''20s''');
+SELECT rrd.create('conc.a', '--step 10 DS:x:GAUGE:100:U:U RRA:LAST:0.5:1:100', to_timestamp(1000000000)) > 0,
+       rrd.create('conc.b', '--step 10 DS:x:GAUGE:100:U:U RRA:LAST:0.5:1:100', to_timestamp(1000000000)) > 0;
+
+BEGIN;
+SELECT rrd.update('conc.a', to_timestamp(1000000010), 1);
+-- Another series is not blocked by this open transaction.
+SELECT * FROM dblink('other', 'SELECT rrd.update(''conc.b'', to_timestamp(1000000010), 1)::text') AS r(x text);
+-- The same series waits for it.
+SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.a'', to_timestamp(1000000020), 2)::text');
+SELECT pg_sleep(0.5);
+SELECT dblink_is_busy('other') AS other_waits;
+SELECT count(*) AS waiting_on_a_lock FROM pg_stat_activity
+WHERE wait_event_type = 'Lock' AND query LIKE '%conc.a%' AND pid <> pg_backend_pid();
+COMMIT;
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT * FROM dblink_get_result('other') AS r(x text);
+-- Both updates are there: nothing lost.
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v
+FROM rrd.fetch('conc.a', 'LAST', to_timestamp(1000000000), to_timestamp(1000000020), interval '10 s');
+
+-- A waiting update that is out of order once the other commits fails cleanly.
+BEGIN;
+SELECT rrd.update('conc.a', to_timestamp(1000000040), 4);
+SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.a'', to_timestamp(1000000030), 3)::text');
+SELECT pg_sleep(0.5);
+COMMIT;
+SELECT * FROM dblink_get_result('other', false) AS r(x text);
+SELECT dblink_error_message('other');
+SELECT * FROM rrd.lastupdate('conc.a');
+SELECT dblink_disconnect('other');
+SELECT rrd.drop('conc.a'), rrd.drop('conc.b');
