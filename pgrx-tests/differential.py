@@ -407,8 +407,8 @@ def gen_trace(seed, n):
     maxspan = max(s * st * rows for _, _, st, rows in tr.rras)
 
     subsec = rng.random() < 0.4
-    p_huge = rng.choice([0, 0, 0.005, 0.02])
-    p_gap = rng.choice([0, 0.01, 0.03, 0.1])
+    p_huge = rng.choice([0, 0, 0, 0.003, 0.01])
+    p_gap = rng.choice([0, 0, 0.01, 0.03, 0.08])
     p_small = rng.choice([0.02, 0.1, 0.4]) if subsec else 0.0
     regular = rng.random() < 0.5
 
@@ -434,9 +434,9 @@ def gen_trace(seed, n):
         # the gap to the next update
         r = rng.random()
         if r < p_huge:
-            d = rng.randint(max(1, maxspan // 2), 3 * maxspan) * 10**6
+            d = rng.randint(max(1, maxspan // 4), 2 * maxspan) * 10**6
         elif r < p_huge + p_gap:
-            d = rng.randint(tr.hb + 1, 4 * tr.hb + 3 * s) * 10**6
+            d = rng.randint(tr.hb + 1, 2 * tr.hb + 2 * s) * 10**6
         elif r < p_huge + p_gap + p_small:
             d = rng.randint(1, 999_999) if rng.random() < 0.7 else rng.randint(1, 3) * 10**6
         elif regular:
@@ -479,23 +479,23 @@ def gen_windows(tr, rng, files):
             res = rng.randint(1, 3 * max(steps_secs))
         # mostly where the data is; sometimes before it, after it, or around --start
         x = rng.random()
-        if x < 0.5:
+        if x < 0.6:
             end = rng.randint(first, max(first, L))
-        elif x < 0.75:
-            end = L + rng.randint(-3 * s, 3 * s)
         elif x < 0.85:
+            end = L + rng.randint(-3 * s, 3 * s)
+        elif x < 0.92:
             end = L + rng.randint(0, maxspan)
         else:
             end = tr.start + rng.randint(-maxspan, 3 * s)
         a = rng.choice(tr.rras)
         x = rng.random()
-        if x < 0.5:
+        if x < 0.55:
             span = int(s * a[2] * a[3] * rng.uniform(0, 1.2))
-        elif x < 0.7:
-            span = rng.randint(0, 10 * s)
         elif x < 0.75:
+            span = rng.randint(0, 10 * s)
+        elif x < 0.8:
             span = 0
-        elif x < 0.9:
+        elif x < 0.95:
             span = rng.randint(0, max(0, end - tr.start) + s)
         else:
             span = rng.randint(0, 3 * maxspan)

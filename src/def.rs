@@ -1633,3 +1633,28 @@ mod tests {
         }
     }
 }
+
+/// The stored form of a definition is pgrx's CBOR encoding of these types.
+/// A change of field names, order or types changes the bytes on disk; this
+/// test makes such a change deliberate.
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    #[test]
+    fn cbor_bytes_are_stable() {
+        let d = parse("--step 10 DS:load:GAUGE:20:0:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:10080")
+            .expect("valid definition");
+        let bytes = serde_cbor::to_vec(&d).expect("encodes");
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "a364737465700a626473a5646e616d65646c6f6164646b696e646547617567656968656172746265617414\
+             636d696ef90000636d6178f668617263686976657382a4626366674176657261676563786666f9380065\
+             73746570730164726f77731921c0a4626366634d617863786666f938006573746570730664726f7773\
+             192760"
+        );
+        let back: Definition = serde_cbor::from_slice(&bytes).expect("decodes");
+        assert_eq!(back, d);
+    }
+}
