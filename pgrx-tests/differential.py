@@ -766,11 +766,12 @@ def dump_rows(exp, got, bad, out, full):
 
 
 def report_trace(tr, res, out, full):
-    """Prints a failing trace; full: with every update and every row."""
+    """Prints a failing trace: in full (every update, every row) or as one line a fetch."""
     if isinstance(res, PgError):
         if full:
             dump_trace(tr, range(len(tr.fetches)), out)
-        out.write("# trace %d: pg_rrd raised an error:\n#   %s\n" % (tr.n, str(res).replace("\n", "\n#   ")))
+        out.write("# trace %d (%s): pg_rrd raised an error:\n#   %s\n"
+                  % (tr.n, tr.kind, str(res).replace("\n", "\n#   ")))
         return
     fis = [i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, []))]
     if full:
@@ -778,9 +779,24 @@ def report_trace(tr, res, out, full):
     for i in fis:
         exp, got = tr.expected[i], res.get(i, [])
         bad = compare(exp, got)
-        out.write("# trace %d (%s) fetch %d: %s\n#   %d rows expected, %d got, %d differ\n"
-                  % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(exp), len(got), len(bad)))
-        dump_rows(exp, got, bad, out, full and len(exp) + len(got) <= 400)
+        if full:
+            out.write("# trace %d (%s) fetch %d: %s\n#   %d rows expected, %d got, %d differ\n"
+                      % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(exp), len(got), len(bad)))
+            dump_rows(exp, got, bad, out, len(exp) + len(got) <= 400)
+        else:
+            j = bad[0]
+            e = exp[j] if j < len(exp) else ("-", "(no row)")
+            g = got[j] if j < len(got) else ("-", "(no row)")
+            out.write("# trace %d (%s) fetch %d: %s: %d/%d rows differ (got %d), first at %s: "
+                      "rrdtool %s, pg_rrd %s%s\n"
+                      % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(bad), len(exp), len(got), e[0],
+                         fmt_v(e[1]) if j < len(exp) else e[1], fmt_v(g[1]) if j < len(got) else g[1],
+                         "" if g[0] == e[0] else " labelled %s" % g[0]))
+
+
+def count_mismatches(exp, got):
+    """Differing rows of exp, plus one if the row counts differ."""
+    return sum(1 for i in compare(exp, got) if i < len(exp)) + (len(exp) != len(got))
 
 
 def trace_failed(tr, res):
@@ -926,7 +942,7 @@ def main():
                 for i in range(len(tr.fetches)):
                     exp = tr.expected[i]
                     compared += len(exp)
-                    bad_here += len(compare(exp, res.get(i, [])))
+                    bad_here += count_mismatches(exp, res.get(i, []))
                 mismatches += bad_here
             if bad_here:
                 failed.append(tr)

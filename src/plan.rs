@@ -108,3 +108,100 @@ pub fn plan(
 pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
     g <= latest && g > latest - rows as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(text: &str) -> Definition {
+        crate::def::parse(text).expect("valid definition")
+    }
+
+    /// The archive choices SEMANTICS.md section 3 records from rrdtool 1.7.2:
+    /// 10 s base step with archives of 1, 6 and 60 steps by 30 rows.
+    #[test]
+    fn archive_choice_matches_rrdtool() {
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:30 RRA:AVERAGE:0.5:6:30 RRA:AVERAGE:0.5:60:30");
+        let last = 1_000_000_000;
+        let p = plan(&d, last, Cf::Average, last - 200, last, 10).expect("plan");
+        assert_eq!((p.archive, p.step, p.row_count()), (0, 10, 21));
+        let p = plan(&d, last, Cf::Average, last - 600, last, 10).expect("plan");
+        assert_eq!((p.archive, p.step), (1, 60));
+        assert_eq!(
+            p.start + p.step,
+            (last - 600) - (last - 600).rem_euclid(60) + 60
+        );
+        let p = plan(&d, last, Cf::Average, last - 200, last, 3600).expect("plan");
+        assert_eq!((p.archive, p.step), (2, 600));
+        let p = plan(&d, last, Cf::Average, last - 20000, last, 10).expect("plan");
+        assert_eq!((p.archive, p.step), (2, 600));
+    }
+
+    #[test]
+    fn one_step_archives_answer_any_plain_cf() {
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:30 RRA:MAX:0.5:6:30");
+        let last = 1_000_000_000;
+        let p = plan(&d, last, Cf::Min, last - 100, last, 1).expect("plan");
+        assert_eq!(p.archive, 0);
+        let p = plan(&d, last, Cf::Max, last - 100, last, 60).expect("plan");
+        assert_eq!(p.archive, 1);
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:MAX:0.5:6:30");
+        assert!(matches!(
+            plan(&d, last, Cf::Average, last - 100, last, 1),
+            Err(RrdError::BadParameter { .. })
+        ));
+    }
+
+    /// The end always moves one step past an aligned stop, as rrdtool does.
+    #[test]
+    fn alignment_adds_a_step() {
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:30");
+        let p = plan(
+            &d,
+            1_000_000_100,
+            Cf::Average,
+            1_000_000_000,
+            1_000_000_100,
+            10,
+        )
+        .expect("plan");
+        assert_eq!(
+            (p.start, p.end, p.row_count()),
+            (1_000_000_000, 1_000_000_110, 11)
+        );
+        let p = plan(
+            &d,
+            1_000_000_100,
+            Cf::Average,
+            1_000_000_005,
+            1_000_000_005,
+            10,
+        )
+        .expect("plan");
+        assert_eq!(
+            (p.start, p.end, p.row_count()),
+            (1_000_000_000, 1_000_000_010, 1)
+        );
+    }
+
+    #[test]
+    fn refuses_what_rrdtool_refuses() {
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:30");
+        assert!(matches!(
+            plan(&d, 0, Cf::Average, MIN_FETCH_START - 1, MIN_FETCH_START, 1),
+            Err(RrdError::TimeRange { .. })
+        ));
+        assert!(matches!(
+            plan(&d, 0, Cf::Average, MIN_FETCH_START + 10, MIN_FETCH_START, 1),
+            Err(RrdError::TimeRange { .. })
+        ));
+    }
+
+    #[test]
+    fn ring_window() {
+        assert!(in_ring(100, 10, 100));
+        assert!(in_ring(100, 10, 91));
+        assert!(!in_ring(100, 10, 90));
+        assert!(!in_ring(100, 10, 101));
+    }
+}
