@@ -759,7 +759,7 @@ def dump_rows(exp, got, bad, out, full):
         e = exp[i] if i < len(exp) else None
         g = got[i] if i < len(got) else None
         out.write("#   %-12s %-26s %-26s%s\n" % (
-            e[0] if e else (g[0] if g else ""),
+            e[0] if e else "-",
             fmt_v(e[1]) if e else "(no row)",
             ("%s%s" % ("" if g[0] == (e[0] if e else None) else "@%s " % g[0], fmt_v(g[1]))) if g else "(no row)",
             "   <-- differs" if i in badset else ""))

@@ -78,7 +78,10 @@ fn fetch_inner(
             storage::read_chunks(client, series.id, p.archive, Some(wanted))
         };
         // Every label must be a valid timestamptz before any row is sent.
-        timestamptz(p.end * time::US)?;
+        let out_of_range = || RrdError::TimeRange {
+            msg: format!("fetch end {} is out of range", p.end),
+        };
+        timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
         let (step, latest) = (p.step, p.latest);
         let iter = (p.start / step + 1..=p.end / step).map(move |g| {
             let v = if plan::in_ring(latest, rows, g) {
@@ -95,7 +98,7 @@ fn fetch_inner(
     })
 }
 
-#[cfg(any(test, feature = "pg_test"))]
+#[cfg(feature = "pg_test")]
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;

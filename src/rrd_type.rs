@@ -49,6 +49,8 @@ fn step(def: Rrd) -> i64 {
 }
 
 /// The data source of a definition.
+// pgrx reads the SQL signature from the written-out type; an alias hides it.
+#[allow(clippy::type_complexity)]
 #[pg_extern(immutable, parallel_safe)]
 fn data_source(
     def: Rrd,
@@ -73,6 +75,8 @@ fn data_source(
 }
 
 /// The archives of a definition, numbered from 0 in definition order.
+// pgrx reads the SQL signature from the written-out type; an alias hides it.
+#[allow(clippy::type_complexity)]
 #[pg_extern(immutable, parallel_safe)]
 fn archives(
     def: Rrd,

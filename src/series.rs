@@ -235,7 +235,7 @@ fn info(name: Option<&str>) -> JsonB {
     }))
 }
 
-#[cfg(any(test, feature = "pg_test"))]
+#[cfg(feature = "pg_test")]
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;
