@@ -53,7 +53,11 @@ pub fn plan(
     }
     if end < start {
         return Err(RrdError::TimeRange {
-            msg: format!("fetch start ({start}) should be less than end ({end})"),
+            msg: format!(
+                "fetch start {} is after its end {}",
+                crate::time::format(start * crate::time::US),
+                crate::time::format(end * crate::time::US)
+            ),
         });
     }
     let mut best_full: Option<(usize, i64)> = None;

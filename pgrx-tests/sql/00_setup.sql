@@ -1,4 +1,7 @@
 \set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 -- err(q): runs q and shows its SQLSTATE and message instead of failing;
 -- the failed statement is rolled back (a subtransaction), as any error is.
 CREATE FUNCTION public.err(q text) RETURNS text LANGUAGE plpgsql AS $$

@@ -1,4 +1,7 @@
 \set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 -- Text in, canonical text out.
 SELECT '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:10080 RRA:AVERAGE:0.5:1h:1y'::rrd.rrd;
 SELECT '-s 1m DS:bytes:COUNTER:2m:0:1e10 RRA:LAST:0:1:10'::rrd.rrd;

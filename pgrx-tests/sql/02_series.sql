@@ -1,4 +1,7 @@
 \set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 SELECT rrd.create('web01.cpu.load',
   '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:10080 RRA:AVERAGE:0.5:1h:1y',
   '2001-09-09 01:46:40+00') > 0 AS created;

@@ -1,6 +1,22 @@
 \set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
 -- Two sessions: this one and "other", through dblink.
 CREATE EXTENSION IF NOT EXISTS dblink;
+-- waits_on_lock(): whether another backend is (or within 20 s comes to be)
+-- waiting on a lock in a query that names conc.a.
+CREATE FUNCTION waits_on_lock() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..400 LOOP
+    IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+               AND query LIKE '%conc.a%' AND pid <> pg_backend_pid()) THEN
+      RETURN true;
+    END IF;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  RETURN false;
+END $$;
 SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(),
   current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
 SELECT dblink_exec('other', 'SET statement_timeout = ''20s''');
@@ -13,10 +29,8 @@ SELECT rrd.update('conc.a', to_timestamp(1000000010), 1);
 SELECT * FROM dblink('other', 'SELECT rrd.update(''conc.b'', to_timestamp(1000000010), 1)::text') AS r(x text);
 -- The same series waits for it.
 SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.a'', to_timestamp(1000000020), 2)::text');
-SELECT pg_sleep(0.5);
-SELECT dblink_is_busy('other') AS other_waits;
-SELECT count(*) AS waiting_on_a_lock FROM pg_stat_activity
-WHERE wait_event_type = 'Lock' AND query LIKE '%conc.a%' AND pid <> pg_backend_pid();
+SELECT waits_on_lock() AS other_waits_on_the_series_lock;
+SELECT dblink_is_busy('other') AS other_busy;
 COMMIT;
 SELECT * FROM dblink_get_result('other') AS r(x text);
 SELECT * FROM dblink_get_result('other') AS r(x text);
@@ -28,10 +42,11 @@ FROM rrd.fetch('conc.a', 'LAST', to_timestamp(1000000000), to_timestamp(10000000
 BEGIN;
 SELECT rrd.update('conc.a', to_timestamp(1000000040), 4);
 SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.a'', to_timestamp(1000000030), 3)::text');
-SELECT pg_sleep(0.5);
+SELECT waits_on_lock() AS other_waits_on_the_series_lock;
 COMMIT;
 SELECT * FROM dblink_get_result('other', false) AS r(x text);
 SELECT dblink_error_message('other');
+SELECT * FROM dblink_get_result('other') AS r(x text);
 SELECT * FROM rrd.lastupdate('conc.a');
 SELECT dblink_disconnect('other');
 SELECT rrd.drop('conc.a'), rrd.drop('conc.b');
