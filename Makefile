@@ -47,6 +47,7 @@ stop:
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
 test: deps fmt-check clippy unit pgtest regress doctest differential
+	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
 fmt-check:

@@ -162,16 +162,35 @@ class Trace:
         self.updates = []  # (time text, sec, usec, value text or None)
         self.fetches = []  # (cf, resolution or None, start, end, how to pass NULL resolution)
         self.expected = []  # per fetch: [(label, value or None)]
-        self.notes = []
+        self.durations = 0  # 0: plain counts; 1: largest time unit; 2: seconds; 3: mixed
+        self.int_as_float = False  # COUNTER/DERIVE values through the float8 overload
+        self.float_as_numeric = False  # other values through the numeric overload
+        self.unknown_sql = "NULL::float8"
+
+    def dur(self, secs, count):
+        """A count or duration as the definition spells it (RRDtool 1.5+ takes "1m", "2h", ...)."""
+        if self.durations == 0 or self.durations == 3 and secs % 3 == 0:
+            return str(count)
+        if self.durations == 2 or self.durations == 3 and secs % 3 == 1:
+            return "%ds" % secs
+        for unit, size in (("y", 366 * 86400), ("M", 31 * 86400), ("w", 7 * 86400), ("d", 86400),
+                           ("h", 3600), ("m", 60)):
+            if secs % size == 0:
+                return "%d%s" % (secs // size, unit)
+        return "%ds" % secs
+
+    def step_text(self):
+        return self.dur(self.step, self.step)
 
     def ds_text(self):
-        return "DS:%s:%s:%d:%s:%s" % (self.dsname, self.kind, self.hb, self.vmin, self.vmax)
+        return "DS:%s:%s:%s:%s:%s" % (self.dsname, self.kind, self.dur(self.hb, self.hb), self.vmin, self.vmax)
 
     def rra_texts(self):
-        return ["RRA:%s:%s:%d:%d" % r for r in self.rras]
+        return ["RRA:%s:%s:%s:%s" % (cf, xff, self.dur(self.step * st, st), self.dur(self.step * st * rows, rows))
+                for cf, xff, st, rows in self.rras]
 
     def def_text(self):
-        return " ".join(["--step %d" % self.step, self.ds_text()] + self.rra_texts())
+        return " ".join(["--step %s" % self.step_text(), self.ds_text()] + self.rra_texts())
 
     def last_up(self):
         return self.updates[-1][1] if self.updates else self.start
@@ -229,6 +248,7 @@ class ValueGen:
         self.decimals = r.choice([0, 1, 2, 4, 8])
         self.vmin = "U"
         self.vmax = "U"
+        self.p_special = r.choice([0, 0, 0, 0, 0.01]) if kind in ("GAUGE", "ABSOLUTE") else 0
         if kind == "GAUGE":
             self.style = r.choice(["uniform", "uniform", "ints", "wide", "const"])
             self.center = r.uniform(-1000, 1000)
@@ -296,6 +316,8 @@ class ValueGen:
         r = self.rng
         unknown = r.random() < self.p_unknown
         kind = self.kind
+        if not unknown and self.p_special and r.random() < self.p_special:
+            return r.choice(["inf", "-inf", "nan"])  # rrdtool's parse_special()
         if kind == "GAUGE":
             if unknown:
                 return None
@@ -396,6 +418,10 @@ def gen_trace(seed, n):
                                weights=[40, 35, 25])[0]
         xff = rng.choice(["0", "0.25", "0.5", "0.9"])
         tr.rras.append((cf, xff, steps, rows))
+    tr.durations = rng.choices([0, 1, 2, 3], weights=[70, 10, 10, 10])[0]
+    tr.int_as_float = rng.random() < 0.2
+    tr.float_as_numeric = rng.random() < 0.15
+    tr.unknown_sql = rng.choices(["NULL::float8", "'NaN'::float8", "NULL::numeric"], weights=[80, 10, 10])[0]
     vg = ValueGen(rng, tr.kind, s)
     tr.vmin, tr.vmax = vg.vmin, vg.vmax
     if "U" not in (tr.vmin, tr.vmax) and float(tr.vmin) >= float(tr.vmax):
@@ -411,6 +437,7 @@ def gen_trace(seed, n):
     p_gap = rng.choice([0, 0, 0.01, 0.03, 0.08])
     p_small = rng.choice([0.02, 0.1, 0.4]) if subsec else 0.0
     regular = rng.random() < 0.5
+    p_edge = rng.choice([0, 0, 0.05, 0.2])
 
     # the first update: soon after --start, or long after
     if rng.random() < 0.2:
@@ -447,6 +474,12 @@ def gen_trace(seed, n):
             d = min(d, rng.randint(1, tr.hb) * 10**6)  # mostly within the heartbeat
         if subsec and r >= p_huge + p_gap + p_small:
             d += rng.randint(-400_000, 400_000)
+        x = rng.random()
+        if x < p_edge:  # exactly the heartbeat, or a microsecond either side
+            d = tr.hb * 10**6 + (rng.choice([-1, 0, 1]) if subsec else 0)
+        elif x < 2 * p_edge:  # onto a PDP boundary, or a microsecond either side
+            b = (cur_us // (s * 10**6) + rng.randint(1, 3)) * s * 10**6
+            d = b - cur_us + (rng.choice([-1, 0, 1]) if subsec else 0)
         cur_us = max(cur_us + 1, cur_us + d)
     return tr, rng
 
@@ -475,8 +508,11 @@ def gen_windows(tr, rng, files):
         elif x < 0.75:
             res = rng.choice(steps_secs) + rng.choice([0, 0, 0, -1, 1])
             res = max(1, res)
-        else:
+        elif x < 0.9 or len(steps_secs) < 2:
             res = rng.randint(1, 3 * max(steps_secs))
+        else:  # halfway between two archives' steps: a tie on the distance
+            a, b = sorted(rng.sample(steps_secs, 2))
+            res = (a + b) // 2
         # mostly where the data is; sometimes before it, after it, or around --start
         x = rng.random()
         if x < 0.6:
@@ -499,6 +535,12 @@ def gen_windows(tr, rng, files):
             span = rng.randint(0, max(0, end - tr.start) + s)
         else:
             span = rng.randint(0, 3 * maxspan)
+        if rng.random() < 0.3:  # window edges on or next to an archive's row boundary
+            st = s * rng.choice(tr.rras)[2]
+            end = end - end % st + rng.choice([-1, 0, 0, 1])
+            start = end - span
+            start = start - start % st + rng.choice([-1, 0, 0, 1])
+            span = max(0, end - start)
         for _ in range(8):
             got = rrd_fetch(files, tr, cf, res, end - span, end)
             if len(got) <= MAX_FETCH_ROWS:
@@ -522,7 +564,7 @@ class Files:
 
 def rrd_load(files, tr):
     """Creates the rrd file of tr and feeds it all updates."""
-    rrdtool.create(files.path, "--start", str(tr.start), "--step", str(tr.step),
+    rrdtool.create(files.path, "--start", str(tr.start), "--step", tr.step_text(),
                    tr.ds_text(), *tr.rra_texts())
     args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
     for i in range(0, len(args), 500):
@@ -570,14 +612,19 @@ def sql_create(tr):
     return "SELECT rrd.create(%s, %s, to_timestamp(%d));" % (q(tr.name), q(tr.def_text()), tr.start)
 
 
+SPECIAL_SQL = {"inf": "'Infinity'::float8", "-inf": "'-Infinity'::float8", "nan": "'NaN'::float8"}
+
+
 def sql_update(tr, u):
     _, sec, usec, v = u
     if v is None:
-        val = "NULL::float8"
+        val = tr.unknown_sql
+    elif v in SPECIAL_SQL:
+        val = SPECIAL_SQL[v]
     elif tr.kind in INT_KINDS:
-        val = "'%s'::numeric" % v
+        val = "'%s'::%s" % (v, "float8" if tr.int_as_float and abs(int(v)) < 2**53 else "numeric")
     else:
-        val = "'%s'::float8" % v
+        val = "'%s'::%s" % (v, "numeric" if tr.float_as_numeric else "float8")
     return "SELECT rrd.update(%s, %s, %s);" % (q(tr.name), sql_time(sec, usec), val)
 
 
@@ -726,8 +773,8 @@ def dump_trace(tr, fis, out):
     w("# ---- trace %d of seed %s (rerun: --seed %s --only %d)\n" % (tr.n, tr.seed, tr.seed, tr.n))
     w("# %s, %d updates, last update %d\n" % (tr.kind, len(tr.updates), tr.last_up()))
     w("# rrdtool:\n")
-    w("rm -f /tmp/t.rrd; rrdtool create /tmp/t.rrd --start %d --step %d %s %s\n"
-      % (tr.start, tr.step, tr.ds_text(), " ".join(tr.rra_texts())))
+    w("rm -f /tmp/t.rrd; rrdtool create /tmp/t.rrd --start %d --step %s %s %s\n"
+      % (tr.start, tr.step_text(), tr.ds_text(), " ".join(tr.rra_texts())))
     args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
     for i in range(0, len(args), 8):
         w("rrdtool update /tmp/t.rrd %s\n" % " ".join(args[i:i + 8]))
