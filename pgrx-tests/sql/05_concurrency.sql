@@ -9,6 +9,8 @@ CREATE EXTENSION IF NOT EXISTS dblink;
 CREATE FUNCTION waits_on_lock() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   FOR i IN 1..400 LOOP
+    -- activity is read once per transaction unless the snapshot is dropped
+    PERFORM pg_stat_clear_snapshot();
     IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
                AND query LIKE '%conc.a%' AND pid <> pg_backend_pid()) THEN
       RETURN true;
