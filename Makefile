@@ -61,7 +61,7 @@ unit:
 
 # The pgrx test server runs as postgres and makes its data folder here.
 pgtest:
-	@mkdir -p $(CLUSTER_DIR)/pgrx-test && chown postgres:postgres $(CLUSTER_DIR)/pgrx-test
+	@bash scripts/cluster.sh prepare $(CLUSTER_DIR)/pgrx-test
 	cargo pgrx test pg15 --runas postgres --pgdata $(CLUSTER_DIR)/pgrx-test
 
 test-cluster: install

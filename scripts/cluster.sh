@@ -3,22 +3,32 @@
 # with its own port and socket directory under DIR.
 #   cluster.sh start DIR PORT    (idempotent; initdb on first use)
 #   cluster.sh stop DIR
+#   cluster.sh prepare DIR       (a folder the postgres user can own and reach)
 set -euo pipefail
 
 BIN=/usr/lib/postgresql/15/bin
 cmd=$1 dir=$(realpath -m "$2") port=${3:-}
 as_pg() { if [ "$(id -un)" = postgres ]; then "$@"; else sudo -u postgres "$@"; fi; }
 
-case "$cmd" in
-start)
-  mkdir -p "$dir/sock"
-  # The server runs as postgres: it must be able to walk down to DIR.
-  p=$(cd "$dir" && pwd)
+# The server runs as postgres: it must be able to walk down to DIR and own it.
+prepare() {
+  mkdir -p "$1"
+  local p
+  p=$(dirname "$1")
   while [ "$p" != / ]; do
     if ! as_pg test -x "$p"; then chmod o+x "$p"; fi
     p=$(dirname "$p")
   done
-  chown -R postgres:postgres "$dir"
+  chown -R postgres:postgres "$1"
+}
+
+case "$cmd" in
+prepare)
+  prepare "$dir"
+  ;;
+start)
+  mkdir -p "$dir/sock"
+  prepare "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
   fi
@@ -33,7 +43,7 @@ stop)
   fi
   ;;
 *)
-  echo "usage: $0 start DIR PORT | stop DIR" >&2
+  echo "usage: $0 start DIR PORT | stop DIR | prepare DIR" >&2
   exit 2
   ;;
 esac
