@@ -39,3 +39,26 @@ SELECT rows();
 SELECT rrd.drop('web01.cpu.load');
 SELECT rrd.drop('default.start');
 SELECT rows();
+-- Privileges: a role granted what docs/series.md lists can use every function.
+CREATE ROLE regress_rrd_app;
+GRANT USAGE ON SCHEMA rrd TO regress_rrd_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA rrd TO regress_rrd_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA rrd TO regress_rrd_app;
+SET ROLE regress_rrd_app;
+SELECT rrd.create('role.s', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:10', to_timestamp(1000000000)) > 0 AS created;
+SELECT rrd.update('role.s', to_timestamp(1000000010), 1);
+SELECT count(v) FROM rrd.fetch('role.s', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000010));
+SELECT rrd.drop('role.s');
+RESET ROLE;
+-- Without them, a clear permission error and nothing written.
+CREATE ROLE regress_rrd_nobody;
+SET ROLE regress_rrd_nobody;
+SELECT err($$SELECT rrd.create('role.t', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:10')$$);
+RESET ROLE;
+GRANT USAGE ON SCHEMA rrd TO regress_rrd_nobody;
+SET ROLE regress_rrd_nobody;
+SELECT err($$SELECT rrd.create('role.t', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:10')$$);
+RESET ROLE;
+SELECT rows();
+DROP OWNED BY regress_rrd_app, regress_rrd_nobody;
+DROP ROLE regress_rrd_app, regress_rrd_nobody;
