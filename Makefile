@@ -76,7 +76,7 @@ doctest: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/doctest.py docs/*.md
 
 differential: test-cluster
-	@$(TEST_ENV) $(PY) pgrx-tests/differential.py
+	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
 
 clean: stop
 	cargo clean

@@ -21,19 +21,25 @@ Usage (the system interpreter: it has the `rrdtool` module):
     --shrink        after a mismatch, cut the first failing trace down to a
                     small history that still fails, and print it
     --batch B       traces per psql run (default 25)
+    --exact         values must be the same double (default: within 1e-9 relative)
     --verbose       one line per trace
 
-Every batch runs in BEGIN ... ROLLBACK, so the database is left as it was.
+Most traces run in BEGIN ... ROLLBACK; the others commit each statement and
+drop their series at the end; either way the database is left as it was.
 Requires: apt-get install -y rrdtool python3-rrdtool.
 
-Inputs are chosen so that both sides read the same numbers. rrdtool 1.7.2
-parses values and times with its own strtod (rrd_strtod.c: digits are
-accumulated in a double, then scaled by powers of ten), which is not
-correctly rounded; PostgreSQL's float8 input is. So every value string fed
-here is one that rrd_strtod reads as the correctly rounded double, and each
-fractional time is sent to PostgreSQL as the (second, microsecond) pair that
-rrdtool derives from its string (it truncates, e.g. "1000000000.000001" is
-1000000000 s + 0 us).
+Both sides must read the same numbers. rrdtool 1.7.2 parses values and
+times with its own strtod (rrd_strtod.c: digits accumulated in a double,
+then scaled by powers of ten), which is not correctly rounded, so the same
+double written two ways can read as two doubles. Hence:
+- a value sent as float8 is sent to rrdtool as the text pg_rrd hands its
+  engine for that double (shortest round-trip digits, no exponent: see
+  update.rs float_text); a value sent as numeric is sent as the same digits;
+- a fractional time is sent to PostgreSQL as the (second, microsecond) pair
+  rrdtool derives from its text: it truncates, so "1000000000.000001" is
+  1000000000 s + 0 us (get_time_from_reading in rrd_update.c);
+- DS min/max are texts rrd_strtod reads as the correctly rounded double.
+Under those rules pg_rrd is expected to agree bit for bit (--exact).
 """
 
 import argparse
@@ -58,6 +64,7 @@ KINDS = ["GAUGE", "COUNTER", "DERIVE", "ABSOLUTE", "DCOUNTER", "DDERIVE"]
 CFS = ["AVERAGE", "MIN", "MAX", "LAST"]
 INT_KINDS = ("COUNTER", "DERIVE")
 REL_TOL = 1e-9
+EXACT = False  # --exact: values must be the same double, not just within REL_TOL
 MAX_FETCH_ROWS = 4000
 LAST_DS_LEN = 30  # rrd_format.h: rrdtool keeps at most 29 characters of the last input
 
@@ -166,6 +173,7 @@ class Trace:
         self.int_as_float = False  # COUNTER/DERIVE values through the float8 overload
         self.float_as_numeric = False  # other values through the numeric overload
         self.unknown_sql = "NULL::float8"
+        self.mode = "transaction"  # or "autocommit": see trace_sql()
 
     def dur(self, secs, count):
         """A count or duration as the definition spells it (RRDtool 1.5+ takes "1m", "2h", ...)."""
@@ -204,18 +212,31 @@ class Trace:
         return t
 
 
-def fmt_float(rng, x, decimals):
-    """A decimal text for about x that rrdtool reads exactly as PostgreSQL does."""
-    cands = []
-    if rng.random() < 0.3:
-        cands.append(repr(float(x)))
-    cands.append("%.*f" % (decimals, x))
-    cands += ["%.*f" % (d, x) for d in (8, 4, 2, 1) if d < decimals]
-    for s in cands:
-        if same_double(s):
-            return s
-    s = "%d" % round(x)
-    return s if same_double(s) else "0"
+def shortest_text(v):
+    """The text pg_rrd hands its engine for a float8 (update.rs float_text, Rust's
+    Display): the shortest digits that read back as v, never in exponent form."""
+    if v == 0:
+        return "0"
+    t = format(Decimal(repr(v)), "f")
+    return t[:-2] if t.endswith(".0") else t
+
+
+def fmt_float(rng, x, decimals, numeric):
+    """The update text for about x, the same on both sides.
+
+    rrdtool parses the text it is given; pg_rrd gets a float8 and gives its
+    engine the shortest text of that double, so through the float8 overload
+    rrdtool must get that same text. Through the numeric overload pg_rrd
+    keeps the digits as written, trailing zeros included."""
+    if rng.random() < 0.4:
+        s = repr(float(x))  # all 17 digits, often
+    else:
+        s = "%.*f" % (decimals, x)
+    if not numeric:
+        s = shortest_text(float(s))
+    if len(s) >= LAST_DS_LEN:
+        s = shortest_text(float("%.9g" % x))
+    return s
 
 
 def limit_text(x, decimals):
@@ -239,13 +260,14 @@ def units_text(u, k):
 class ValueGen:
     """Stateful value generator for one DS kind."""
 
-    def __init__(self, rng, kind, step):
+    def __init__(self, rng, kind, step, numeric):
         self.rng = rng
         self.kind = kind
+        self.numeric = numeric  # values go through the numeric overload
         r = rng
         self.p_unknown = r.choice([0, 0, 0, 0.02, 0.05, 0.1, 0.3, 0.6])
         self.rate = 10 ** r.uniform(-2, 6)  # per second, for the counting kinds
-        self.decimals = r.choice([0, 1, 2, 4, 8])
+        self.decimals = r.choice([0, 1, 2, 3, 4, 5, 6, 8])
         self.vmin = "U"
         self.vmax = "U"
         self.p_special = r.choice([0, 0, 0, 0, 0.01]) if kind in ("GAUGE", "ABSOLUTE") else 0
@@ -277,18 +299,20 @@ class ValueGen:
                 "small": r.randint(0, 1000),
                 "over64": 2**64 - r.randint(1, 10**6),
             }[self.style]
+            self.modulus = r.choice([10**20, 10**28])
             if r.random() < 0.3:
                 self.vmin = "0"
                 if r.random() < 0.6:
                     self.vmax = "%d" % max(1, int(self.rate * r.uniform(1, 3)))
         elif kind == "DERIVE":
-            self.style = r.choice(["pos", "pos", "neg", "cross", "big", "bigneg"])
+            self.style = r.choice(["pos", "pos", "neg", "cross", "big", "bigneg", "huge"])
             self.c = {
                 "pos": r.randint(0, 10**6),
                 "neg": -r.randint(1, 10**9),
                 "cross": r.randint(-100, 100),
                 "big": 2**64 - r.randint(1, 10**8),
                 "bigneg": -(2**63) + r.randint(1, 10**8),
+                "huge": r.choice([-1, 1]) * r.randint(10**26, 10**27),
             }[self.style]
             if r.random() < 0.3:
                 self.vmin = r.choice(["0", "0", "-%d" % int(self.rate)])
@@ -331,7 +355,7 @@ class ValueGen:
                 x = self.const
             else:
                 x = self.center + r.uniform(-self.width, self.width)
-            return fmt_float(r, x, self.decimals)
+            return fmt_float(r, x, self.decimals, self.numeric)
         if kind == "COUNTER":
             inc = int(self.rate * dt * r.uniform(0, 2))
             ev = r.random()
@@ -344,7 +368,7 @@ class ValueGen:
             if self.style in ("w32", "near32", "small"):
                 self.c %= 2**32
             elif self.style == "over64":
-                self.c %= 10**20  # rrdtool takes any digits; exercise > 2^64
+                self.c %= self.modulus  # rrdtool takes up to 29 digits; exercise > 2^64
             else:
                 self.c %= 2**64
             return None if unknown else str(self.c)
@@ -358,7 +382,10 @@ class ValueGen:
                 self.c = r.randint(-1000, 1000) if self.style == "cross" else self.c // 2  # reset
             else:
                 self.c += inc
-            self.c = max(-(10**19), min(10**20 - 1, self.c))
+            if self.style == "huge":  # 28 digits and a sign fit rrdtool's last_ds
+                self.c = max(-(10**28) + 1, min(10**28 - 1, self.c))
+            else:
+                self.c = max(-(10**19), min(10**20 - 1, self.c))
             return None if unknown else str(self.c)
         if kind == "ABSOLUTE":
             if unknown:
@@ -366,7 +393,7 @@ class ValueGen:
             if self.style == "ints":
                 return str(int(self.rate * dt * r.uniform(0, 2)))
             x = self.rate * dt * r.uniform(-0.5 if self.style == "neg" else 0, 2)
-            return fmt_float(r, x, self.decimals)
+            return fmt_float(r, x, self.decimals, self.numeric)
         # DCOUNTER / DDERIVE
         inc = int(self.rate * dt * r.uniform(0, 2) * 10**self.k)
         if self.style == "walk" or kind == "DDERIVE" and r.random() < 0.3:
@@ -380,8 +407,8 @@ class ValueGen:
         if abs(self.u) > 10**14:
             self.u = r.randint(-100, 100)
         s = units_text(self.u, self.k)
-        if not same_double(s):
-            s = str(self.u // 10**self.k)
+        if not self.numeric:
+            s = shortest_text(float(s))
         return None if unknown else s
 
 
@@ -422,7 +449,7 @@ def gen_trace(seed, n):
     tr.int_as_float = rng.random() < 0.2
     tr.float_as_numeric = rng.random() < 0.15
     tr.unknown_sql = rng.choices(["NULL::float8", "'NaN'::float8", "NULL::numeric"], weights=[80, 10, 10])[0]
-    vg = ValueGen(rng, tr.kind, s)
+    vg = ValueGen(rng, tr.kind, s, tr.float_as_numeric)
     tr.vmin, tr.vmax = vg.vmin, vg.vmax
     if "U" not in (tr.vmin, tr.vmax) and float(tr.vmin) >= float(tr.vmax):
         tr.vmax = "U"  # rrdtool: "min must be less than max"
@@ -481,6 +508,7 @@ def gen_trace(seed, n):
             b = (cur_us // (s * 10**6) + rng.randint(1, 3)) * s * 10**6
             d = b - cur_us + (rng.choice([-1, 0, 1]) if subsec else 0)
         cur_us = max(cur_us + 1, cur_us + d)
+    tr.mode = "autocommit" if rng.random() < 0.3 else "transaction"
     return tr, rng
 
 
@@ -638,21 +666,36 @@ def sql_fetch(tr, f):
             % (q(tr.name), cf, start, end, r))
 
 
+def trace_sql(tr):
+    """The statements of one trace, with the markers parse_output() reads.
+
+    Most traces run in one transaction that is rolled back; the others
+    commit every statement (so whatever pg_rrd keeps across statements or
+    transactions is exercised too) and drop their series at the end."""
+    auto = tr.mode == "autocommit"
+    stmts = ["\\echo @T %d" % tr.n, "\\o /dev/null"]
+    if auto:  # a series left behind by an interrupted run
+        stmts.append("DO $$ BEGIN PERFORM rrd.drop(%s); EXCEPTION WHEN OTHERS THEN NULL; END $$;" % q(tr.name))
+    else:
+        stmts.append("BEGIN;")
+    stmts.append(sql_create(tr))
+    stmts += [sql_update(tr, u) for u in tr.updates]
+    stmts.append("\\o")
+    for i, f in enumerate(tr.fetches):
+        stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
+    stmts += ["\\o /dev/null", "SELECT rrd.drop(%s);" % q(tr.name) if auto else "ROLLBACK;", "\\o"]
+    stmts.append("\\echo @E %d" % tr.n)
+    return stmts
+
+
 def build_script(traces):
     """The SQL script of one batch, and for each of its lines the trace it belongs to."""
-    lines = ["\\pset null NULL", "BEGIN;"]
-    owner = [None, None]
+    lines = ["\\pset null NULL"]
+    owner = [None]
     for tr in traces:
-        stmts = ["\\echo @T %d" % tr.n, "\\o /dev/null", sql_create(tr)]
-        stmts += [sql_update(tr, u) for u in tr.updates]
-        stmts.append("\\o")
-        for i, f in enumerate(tr.fetches):
-            stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
-        stmts.append("\\echo @E %d" % tr.n)
+        stmts = trace_sql(tr)
         lines += stmts
         owner += [tr] * len(stmts)
-    lines.append("ROLLBACK;")
-    owner.append(None)
     return "\n".join(lines) + "\n", owner
 
 
@@ -711,12 +754,17 @@ def run_pg(traces, batch):
                 if missing:
                     raise SystemExit("differential: psql output lacks traces %s:\n%s" % (missing, p.stderr))
                 break
-            m = re.search(r"psql:[^:\n]*:(\d+): (ERROR|FATAL):\s*(.*(?:\n(?!psql:).*)*)", p.stderr)
-            if not m or owner[int(m.group(1)) - 1] is None:
+            # the statement that failed: an ERROR, or the server going away under it
+            m = (re.search(r"psql:[^:\n]*:(\d+): (ERROR|FATAL):\s*(.*(?:\n(?!psql:).*)*)", p.stderr)
+                 or re.search(r"psql:[^:\n]*:(\d+): ()(server closed the connection.*(?:\n(?!psql:).*)*)",
+                              p.stderr))
+            if not m or not 0 < int(m.group(1)) <= len(owner) or owner[int(m.group(1)) - 1] is None:
                 raise SystemExit("differential: psql failed (exit %d):\n%s" % (p.returncode, p.stderr.strip()))
             line = int(m.group(1))
             bad = owner[line - 1]
             results[bad.n] = PgError("%s\n    at: %s" % (m.group(3).strip(), script.split("\n")[line - 1]))
+            if not m.group(2):
+                time.sleep(3)  # the server restarts after a crash
             k = chunk.index(bad)
             chunk = chunk[k + 1:]
     return results
@@ -739,7 +787,7 @@ def close(a, b):
         return False
     if a == b:
         return True
-    return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b)) and not EXACT
 
 
 def compare(exp, got):
@@ -780,13 +828,14 @@ def dump_trace(tr, fis, out):
         w("rrdtool update /tmp/t.rrd %s\n" % " ".join(args[i:i + 8]))
     for i in fis:
         w(fetch_cli(tr, tr.fetches[i]) + "\n")
-    w("# SQL:\n")
-    w("BEGIN;\n" + sql_create(tr) + "\n")
+    w("# SQL (%s):\n" % tr.mode)
+    auto = tr.mode == "autocommit"
+    w(("" if auto else "BEGIN;\n") + sql_create(tr) + "\n")
     for u in tr.updates:
         w(sql_update(tr, u) + "\n")
     for i in fis:
         w(sql_fetch(tr, tr.fetches[i]) + "\n")
-    w("ROLLBACK;\n")
+    w(("SELECT rrd.drop(%s);" % q(tr.name) if auto else "ROLLBACK;") + "\n")
 
 
 def dump_rows(exp, got, bad, out, full):
@@ -953,7 +1002,10 @@ def main():
     ap.add_argument("--rrdtool-only", action="store_true")
     ap.add_argument("--shrink", action="store_true")
     ap.add_argument("--batch", type=int, default=25)
+    ap.add_argument("--exact", action="store_true")
     args = ap.parse_args()
+    global EXACT
+    EXACT = args.exact
 
     t0 = time.time()
     ids = [int(x) for x in args.only.split(",")] if args.only else list(range(args.traces))
@@ -975,7 +1027,7 @@ def main():
 
         mismatches = 0
         failed = []
-        compared = 0
+        compared = known = identical = 0
         first = True
         for tr in traces:
             res = results.get(tr.n)
@@ -989,6 +1041,10 @@ def main():
                 for i in range(len(tr.fetches)):
                     exp = tr.expected[i]
                     compared += len(exp)
+                    for (le, ve), (lg, vg) in zip(exp, res.get(i, [])):
+                        if ve is not None and vg is not None and le == lg:
+                            known += 1
+                            identical += ve == vg
                     bad_here += count_mismatches(exp, res.get(i, []))
                 mismatches += bad_here
             if bad_here:
@@ -1007,8 +1063,9 @@ def main():
             if not isinstance(res, PgError):
                 fi = next(i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, [])))
             shrink(tr, fi, res, files, args.batch, sys.stdout)
-        print("differential: %d traces, %d updates, %d rows compared, %d mismatches "
-              "(rrdtool %.1fs, pg_rrd %.1fs)" % (len(traces), nupd, compared, mismatches, t_rrd, t_pg))
+        print("differential: %d updates; %d known values compared, %d of them bit-identical; "
+              "rrdtool %.1fs, pg_rrd %.1fs" % (nupd, known, identical, t_rrd, t_pg))
+        print("differential: %d traces, %d rows compared, %d mismatches" % (len(traces), compared, mismatches))
         print("%d passed, %d failed" % (len(traces) - len(failed), len(failed)))
         return 1 if failed else 0
     finally:
