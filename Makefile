@@ -25,10 +25,10 @@ build: deps
 	cargo build
 
 install: deps
-	cargo pgrx install --pg-config $(PG_CONFIG) >/dev/null
+	@bash scripts/install-ext.sh --debug
 
 install-release: deps
-	cargo pgrx install --release --pg-config $(PG_CONFIG) >/dev/null
+	@bash scripts/install-ext.sh
 
 # Build in release, install, start a private cluster, load a demo series.
 run: install-release
