@@ -30,8 +30,3 @@ if ! grep -qs "pg15" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
   echo "install-deps: cargo pgrx init --pg15"
   cargo pgrx init --pg15 "$PG_CONFIG"
 fi
-
-# pgrx's test runner writes the extension into PostgreSQL's own directories
-# and runs the server as the postgres user, who must be able to reach the
-# build tree.
-chmod o+rx "$HOME" 2>/dev/null || true
