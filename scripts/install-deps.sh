@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what pg_rrd needs to build and test, and only what is missing,
+# Installs what pg_rrd needs to build and test, and only what is missing
+# (libssl-dev and pkg-config are for building cargo-pgrx itself),
 # so a second run installs nothing. Safe to run as root on Debian 12.
 set -euo pipefail
 
 PGRX_VERSION=0.18.0
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
-apt_pkgs=(postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo rrdtool python3-rrdtool pkg-config make)
+apt_pkgs=(postgresql-15 postgresql-server-dev-15 libclang-dev sudo rrdtool python3-rrdtool pkg-config libssl-dev make)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
