@@ -50,6 +50,28 @@ JOIN rrd.series s ON s.id = c.series_id WHERE s.name = 'store.c' ORDER BY chunk;
 SELECT count(v) AS known_slots, min(v), max(v) FROM rrd.fetch('store.c', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000600), interval '1 s');
 SELECT count(v) AS known_slots FROM rrd.fetch('store.b', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000060), interval '1 s');
 
+-- A failure half-way through a write leaves nothing behind: make the second
+-- chunk row write of one call fail, and every table is as it was.
+CREATE FUNCTION fail_second_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE chunk_writes SET n = n + 1;
+  IF (SELECT n FROM chunk_writes) >= 2 THEN RAISE EXCEPTION 'injected failure'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER fail_writes BEFORE INSERT OR UPDATE ON rrd.chunk
+  FOR EACH ROW EXECUTE FUNCTION fail_second_write();
+CREATE TEMP TABLE before AS
+  SELECT (SELECT md5(string_agg(c::text, ',' ORDER BY c.archive, c.chunk)) FROM rrd.chunk c) AS chunks,
+         (SELECT md5(string_agg(st::text, ',')) FROM rrd.state st) AS state;
+UPDATE chunk_writes SET n = 0;
+SELECT err($$SELECT rrd.update('store.c', to_timestamp(1000000990), 4)$$);
+SELECT (SELECT md5(string_agg(c::text, ',' ORDER BY c.archive, c.chunk)) FROM rrd.chunk c) = chunks AS chunks_unchanged,
+       (SELECT md5(string_agg(st::text, ',')) FROM rrd.state st) = state AS state_unchanged
+FROM before;
+DROP TRIGGER fail_writes ON rrd.chunk;
+SELECT rrd.update('store.c', to_timestamp(1000000990), 4);
+SELECT count(v) AS known_slots FROM rrd.fetch('store.c', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), interval '1 s');
+
 -- A long gap costs no chunk writes: ten years later, beyond the heartbeat.
 UPDATE chunk_writes SET n = 0;
 SELECT rrd.update('store.a', to_timestamp(1000000000) + interval '10 years', 1);
