@@ -46,13 +46,6 @@ pub fn update_inner(
     let t = unix_us(required(t, "time")?, "time")?;
     Spi::connect_mut(|client| {
         let series = storage::load(client, name, true)?;
-        if t <= series.state.last_up {
-            return Err(RrdError::OutOfOrder {
-                series: name.to_string(),
-                time: time::format(t),
-                last: time::format(series.state.last_up),
-            });
-        }
         let mut state = series.state.clone();
         let mut runs = Vec::new();
         engine::update(&series.def, &mut state, t, value.as_deref(), &mut runs).map_err(
