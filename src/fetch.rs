@@ -73,8 +73,11 @@ fn fetch_inner(
         } else if (hi - lo + 1) as u64 >= rows {
             storage::read_chunks(client, series.id, p.archive, None)
         } else {
-            let mut wanted: Vec<i32> = (lo..=hi).map(|g| ring.chunk_of(g) as i32).collect();
-            wanted.dedup();
+            let wanted = ring
+                .chunks_between(lo, hi)
+                .into_iter()
+                .map(|c| c as i32)
+                .collect();
             storage::read_chunks(client, series.id, p.archive, Some(wanted))
         };
         // Every label must be a valid timestamptz before any row is sent.

@@ -91,6 +91,24 @@ impl Ring {
         Some(Chunk { hi, dp })
     }
 
+    /// Chunk numbers holding slots `lo..=hi`, each once, walking a chunk at
+    /// a time so that the cost follows the number of chunks, not of slots.
+    pub fn chunks_between(&self, lo: i64, hi: i64) -> Vec<u32> {
+        let mut out = Vec::new();
+        // One lap visits every chunk; within a lap only the first recurs.
+        let hi = hi.min(lo + self.rows as i64 - 1);
+        let mut g = lo;
+        while g <= hi {
+            let c = self.chunk_of(g);
+            if out.first() != Some(&c) && out.last() != Some(&c) {
+                out.push(c);
+            }
+            let next = ((c as u64 + 1) * self.width).min(self.rows);
+            g += (next - self.position(g)) as i64;
+        }
+        out
+    }
+
     /// Splits the known values of a run of `count` slots from `first` into
     /// per-chunk maps, keeping only the newest `rows` slots.
     pub fn spread(
@@ -190,6 +208,29 @@ mod tests {
                     assert!(
                         same(want, got),
                         "rows {rows} width {width} step {step} slot {g}: want {want} got {got}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_between_matches_slot_by_slot() {
+        for &(rows, width) in &[(1, 1), (10, 4), (13, 5), (240, 240), (1000, 240)] {
+            let ring = Ring::new(rows, width);
+            for lo in -30..30_i64 {
+                for len in 0..(2 * rows as i64 + 3) {
+                    let hi = lo + len - 1;
+                    let mut want: Vec<u32> = Vec::new();
+                    for g in lo..=hi {
+                        if !want.contains(&ring.chunk_of(g)) {
+                            want.push(ring.chunk_of(g));
+                        }
+                    }
+                    assert_eq!(
+                        ring.chunks_between(lo, hi),
+                        want,
+                        "rows {rows} width {width} {lo}..={hi}"
                     );
                 }
             }
