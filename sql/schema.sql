@@ -45,6 +45,10 @@ CREATE TABLE rrd.chunk (
 ) WITH (fillfactor = 70);
 ALTER TABLE rrd.chunk ALTER COLUMN dp SET STORAGE PLAIN;
 
+-- The stored bytes of a definition, read by the update path without
+-- decoding them when they have not changed since the last call.
+CREATE CAST (rrd.rrd AS bytea) WITHOUT FUNCTION;
+
 -- pg_dump keeps the rows of extension tables only when told to.
 SELECT pg_catalog.pg_extension_config_dump('rrd.series', '');
 SELECT pg_catalog.pg_extension_config_dump('rrd.series_id_seq', '');

@@ -59,6 +59,14 @@ pub enum RrdError {
         /// The argument.
         what: String,
     },
+    /// A point of a batch was refused; the SQLSTATE is that of `source`.
+    #[error("point {pos} of the batch: {source}")]
+    InBatch {
+        /// 1-based position of the point in the batch.
+        pos: u64,
+        /// Why it was refused.
+        source: Box<RrdError>,
+    },
     /// Stored bytes that do not decode (XX001).
     #[error("corrupt stored data: {msg}")]
     Corrupt {

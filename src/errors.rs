@@ -19,12 +19,14 @@ fn code(e: &RrdError) -> PgSqlErrorCode {
         RrdError::SeriesExists { .. } => ERRCODE_DUPLICATE_OBJECT,
         RrdError::Null { .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED,
         RrdError::Corrupt { .. } => ERRCODE_DATA_CORRUPTED,
+        RrdError::InBatch { source, .. } => code(source),
     }
 }
 
 /// Hint shown with some errors.
 fn hint(e: &RrdError) -> Option<&'static str> {
     match e {
+        RrdError::InBatch { source, .. } => hint(source),
         RrdError::OutOfOrder { .. } => Some("Updates of one series must come in increasing time order."),
         RrdError::Syntax { .. } => Some(
             "Expected RRDtool create syntax, e.g. '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640'.",

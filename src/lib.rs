@@ -1,10 +1,11 @@
 //! pg_rrd: round-robin time series in PostgreSQL with RRDtool's semantics.
 //!
-//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `plan`.
+//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
-//! `update`, `fetch`, with table access in `storage` and the mapping of
+//! `update`, `points`, `fetch`, with table access in `storage` and the mapping of
 //! errors to SQLSTATEs in `errors`.
 
+pub mod batch;
 pub mod def;
 pub mod engine;
 pub mod error;
@@ -14,12 +15,19 @@ pub mod time;
 
 mod errors;
 mod fetch;
+mod points;
 mod rrd_type;
 mod series;
 mod storage;
 mod update;
 
 ::pgrx::pg_module_magic!();
+
+/// Called once when the library is loaded: defines the settings.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    points::init();
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

@@ -57,7 +57,7 @@ impl Ring {
     }
 
     /// The newest slot at or before `hi` that maps to position `pos`.
-    fn slot_at(&self, hi: i64, pos: u64) -> i64 {
+    pub(crate) fn slot_at(&self, hi: i64, pos: u64) -> i64 {
         let back = (self.position(hi) as i64 - pos as i64).rem_euclid(self.rows as i64);
         hi - back
     }

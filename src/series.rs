@@ -134,7 +134,7 @@ fn drop_inner(name: Option<&str>) -> Result<()> {
 #[pg_extern]
 fn definition(name: Option<&str>) -> Rrd {
     Rrd {
-        def: load_named(name).or_raise().def,
+        def: (*load_named(name).or_raise().def).clone(),
     }
 }
 

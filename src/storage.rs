@@ -1,17 +1,22 @@
 //! Reading and writing the rows of `rrd.series`, `rrd.state` and
-//! `rrd.chunk` through SPI. Everything here works on one series, named by
-//! its id after the first lookup.
+//! `rrd.chunk` through SPI. The statements run on every call keep their
+//! plans for the life of the backend and work on many series at once.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::{self, PgOid};
 use pgrx::prelude::*;
-use pgrx::spi::SpiClient;
+use pgrx::spi::{OwnedPreparedStatement, Query, SpiClient, SpiTupleTable};
 
+use crate::batch::SeriesWork;
 use crate::def::Definition;
-use crate::engine::{CdpState, Run, State};
+use crate::engine::{CdpState, State};
 use crate::error::{Result, RrdError};
 use crate::errors::spi;
-use crate::ring::{Chunk, Ring};
+use crate::ring::Chunk;
 
 extension_sql_file!("../sql/schema.sql", name = "schema", requires = [Rrd]);
 
@@ -22,69 +27,170 @@ pub const DEFAULT_CHUNK_WIDTH: u64 = 240;
 /// A series as loaded for one call.
 pub struct Series {
     pub id: i64,
-    pub def: Definition,
+    pub def: Rc<Definition>,
     pub width: u64,
     pub state: State,
 }
 
-const LOAD: &str = "SELECT s.id, s.def::text, s.chunk_width, st.last_up, st.last_ds, st.pdp_val, \
-     st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
-     FROM rrd.series s JOIN rrd.state st ON st.series_id = s.id WHERE s.name = $1";
+thread_local! {
+    /// Plans of the statements run on every call, prepared once per backend.
+    static PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
+        RefCell::new(HashMap::new());
+    /// Decoded definitions by series id, with the stored bytes they came
+    /// from: a definition is compared, not decoded, on every call.
+    static DEFS: RefCell<HashMap<i64, (Vec<u8>, Rc<Definition>)>> = RefCell::new(HashMap::new());
+}
 
-/// Loads a series by name; with `lock`, takes its state row's lock so that
-/// concurrent updates of one series run one after the other.
-pub fn load(client: &mut SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
-    // A row lock needs a read-write SPI call; plain reads stay read-only.
-    let table = if lock {
-        let query = format!("{LOAD} FOR NO KEY UPDATE OF st");
-        spi(client.update(query.as_str(), Some(1), &[name.into()]))
+/// Most definitions kept decoded per backend.
+const DEF_CACHE_MAX: usize = 200_000;
+
+/// Runs `sql` through a plan kept for the life of the backend. `types` are
+/// the parameters' type OIDs. `mutating` for the statements of a writing
+/// call, reads included: they must see what earlier calls of the same
+/// statement wrote, which a read-only SPI call does not.
+fn run<'c>(
+    client: &SpiClient<'c>,
+    sql: &'static str,
+    types: &[pg_sys::Oid],
+    args: &[DatumWithOid<'_>],
+    mutating: bool,
+) -> SpiTupleTable<'c> {
+    // The plan is taken out of the cache before it runs: a trigger on our
+    // tables may call back into pg_rrd.
+    let cached = PLANS.with(|plans| plans.borrow().get(sql).cloned());
+    let plan = match cached {
+        Some(plan) => plan,
+        None => {
+            let oids: Vec<PgOid> = types.iter().map(|&o| PgOid::from(o)).collect();
+            let prepared = if mutating {
+                client.prepare_mut(sql, &oids)
+            } else {
+                client.prepare(sql, &oids)
+            };
+            let plan = Rc::new(spi(prepared).keep());
+            PLANS.with(|plans| plans.borrow_mut().insert(sql, Rc::clone(&plan)));
+            plan
+        }
+    };
+    spi((&*plan).execute(client, None, args))
+}
+
+/// The definition stored as `bytes` for series `id`, decoded once.
+fn definition(id: i64, bytes: &[u8]) -> Result<Rc<Definition>> {
+    DEFS.with(|defs| {
+        let mut defs = defs.borrow_mut();
+        if let Some((b, d)) = defs.get(&id) {
+            if b.as_slice() == bytes {
+                return Ok(Rc::clone(d));
+            }
+        }
+        let def: Definition = serde_cbor::from_slice(bytes).map_err(|e| RrdError::Corrupt {
+            msg: format!("definition of series {id}: {e}"),
+        })?;
+        def.validate().map_err(|e| RrdError::Corrupt {
+            msg: format!("definition of series {id}: {e}"),
+        })?;
+        if defs.len() >= DEF_CACHE_MAX {
+            defs.clear();
+        }
+        let def = Rc::new(def);
+        defs.insert(id, (bytes.to_vec(), Rc::clone(&def)));
+        Ok(def)
+    })
+}
+
+const LOAD: &str = "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
+     FROM unnest($1::text[]) AS n(name) \
+     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id";
+
+const LOAD_LOCKED: &str =
+    "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
+     FROM unnest($1::text[]) AS n(name) \
+     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
+     ORDER BY s.id FOR NO KEY UPDATE OF st";
+
+/// Loads the series `names` (distinct), in id order, keyed by name. With
+/// `lock`, takes their state rows' locks (in id order, so that two batches
+/// never deadlock on each other) so that concurrent updates of one series
+/// run one after the other. The first missing name is an error.
+pub fn load_many(
+    client: &SpiClient<'_>,
+    names: &[&str],
+    lock: bool,
+) -> Result<HashMap<String, Series>> {
+    let list: Vec<&str> = names.to_vec();
+    let (sql, mutating) = if lock {
+        (LOAD_LOCKED, true)
     } else {
-        spi(client.select(LOAD, Some(1), &[name.into()]))
+        (LOAD, false)
     };
-    if table.is_empty() {
-        return Err(RrdError::UnknownSeries {
-            name: name.to_string(),
-        });
-    }
-    let row = table.first();
-    let get_err = |what: &str| RrdError::Corrupt {
-        msg: format!("series \"{name}\": {what}"),
-    };
-    let id: i64 = spi(row.get(1)).ok_or_else(|| get_err("id"))?;
-    // The definition travels as text: pgrx looks the rrd type up by its
-    // bare name, which is not on the caller's search_path.
-    let def_text: String = spi(row.get(2)).ok_or_else(|| get_err("definition"))?;
-    let def = crate::def::parse(&def_text).map_err(|e| get_err(&e.to_string()))?;
-    let width: i32 = spi(row.get(3)).ok_or_else(|| get_err("chunk width"))?;
-    let last_up: i64 = spi(row.get(4)).ok_or_else(|| get_err("last update"))?;
-    let last_ds: Option<String> = spi(row.get(5));
-    let pdp_val: f64 = spi(row.get(6)).ok_or_else(|| get_err("pdp"))?;
-    let pdp_unknown_sec: i64 = spi(row.get(7)).ok_or_else(|| get_err("pdp unknown"))?;
-    let cdp_val: Vec<f64> = spi(row.get(8)).ok_or_else(|| get_err("cdp"))?;
-    let cdp_unknown: Vec<i64> = spi(row.get(9)).ok_or_else(|| get_err("cdp unknown"))?;
-    let n = def.archives.len();
-    if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
-        return Err(get_err("state does not match the definition"));
-    }
-    let cdp = cdp_val
-        .into_iter()
-        .zip(cdp_unknown)
-        .map(|(val, u)| CdpState {
-            val,
-            unknown_pdps: u.max(0) as u64,
-        })
-        .collect();
-    Ok(Series {
-        id,
-        def,
-        width: width as u64,
-        state: State {
+    let table = run(
+        client,
+        sql,
+        &[pg_sys::TEXTARRAYOID],
+        &[list.into()],
+        mutating,
+    );
+    let mut out = HashMap::with_capacity(names.len());
+    for row in table {
+        let name: String = spi(row.get(2)).unwrap_or_default();
+        let get_err = |what: &str| RrdError::Corrupt {
+            msg: format!("series \"{name}\": {what}"),
+        };
+        let id: i64 = spi(row.get(1)).ok_or_else(|| get_err("id"))?;
+        let bytes: &[u8] = spi(row.get(3)).ok_or_else(|| get_err("definition"))?;
+        let def = definition(id, bytes)?;
+        let width: i32 = spi(row.get(4)).ok_or_else(|| get_err("chunk width"))?;
+        let last_up: i64 = spi(row.get(5)).ok_or_else(|| get_err("last update"))?;
+        let last_ds: Option<String> = spi(row.get(6));
+        let pdp_val: f64 = spi(row.get(7)).ok_or_else(|| get_err("pdp"))?;
+        let pdp_unknown_sec: i64 = spi(row.get(8)).ok_or_else(|| get_err("pdp unknown"))?;
+        let cdp_val: Vec<f64> = spi(row.get(9)).ok_or_else(|| get_err("cdp"))?;
+        let cdp_unknown: Vec<i64> = spi(row.get(10)).ok_or_else(|| get_err("cdp unknown"))?;
+        let n = def.archives.len();
+        if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
+            return Err(get_err("state does not match the definition"));
+        }
+        let cdp = cdp_val
+            .into_iter()
+            .zip(cdp_unknown)
+            .map(|(val, u)| CdpState {
+                val,
+                unknown_pdps: u.max(0) as u64,
+            })
+            .collect();
+        let state = State {
             last_up,
             last_ds,
             pdp_val,
             pdp_unknown_sec: pdp_unknown_sec.max(0) as u64,
             cdp,
-        },
+        };
+        out.insert(
+            name,
+            Series {
+                id,
+                def,
+                width: width as u64,
+                state,
+            },
+        );
+    }
+    if let Some(missing) = names.iter().find(|n| !out.contains_key(**n)) {
+        return Err(RrdError::UnknownSeries {
+            name: missing.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Loads one series by name; see [`load_many`].
+pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
+    let mut all = load_many(client, &[name], lock)?;
+    all.remove(name).ok_or_else(|| RrdError::UnknownSeries {
+        name: name.to_string(),
     })
 }
 
@@ -114,23 +220,69 @@ pub fn insert_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
     ));
 }
 
-/// Rewrites the state row of a series.
-pub fn save_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
-    let (cv, cu) = cdp_arrays(state);
-    spi(client.update(
-        "UPDATE rrd.state SET last_up = $2, last_ds = $3, pdp_val = $4, pdp_unknown_sec = $5, \
-         cdp_val = $6, cdp_unknown = $7 WHERE series_id = $1",
-        None,
+const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds = u.last_ds, \
+     pdp_val = u.pdp_val, pdp_unknown_sec = u.pdp_unknown_sec, \
+     cdp_val = $6[u.o + 1 : u.o + u.n], cdp_unknown = $7[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[]) \
+       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n) \
+     WHERE st.series_id = u.id";
+
+/// Rewrites the state rows of `works` in one statement.
+pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
+    if works.is_empty() {
+        return;
+    }
+    let mut ids = Vec::with_capacity(works.len());
+    let mut last_up = Vec::with_capacity(works.len());
+    let mut last_ds = Vec::with_capacity(works.len());
+    let mut pdp_val = Vec::with_capacity(works.len());
+    let mut pdp_unknown = Vec::with_capacity(works.len());
+    let mut cdp_val = Vec::new();
+    let mut cdp_unknown = Vec::new();
+    let mut offs = Vec::with_capacity(works.len());
+    let mut lens = Vec::with_capacity(works.len());
+    for w in works {
+        let st = &w.state;
+        ids.push(w.id);
+        last_up.push(st.last_up);
+        last_ds.push(st.last_ds.clone());
+        pdp_val.push(st.pdp_val);
+        pdp_unknown.push(st.pdp_unknown_sec as i64);
+        offs.push(cdp_val.len() as i32);
+        lens.push(st.cdp.len() as i32);
+        for c in &st.cdp {
+            cdp_val.push(c.val);
+            cdp_unknown.push(c.unknown_pdps as i64);
+        }
+    }
+    use pg_sys::*;
+    run(
+        client,
+        SAVE_STATES,
         &[
-            id.into(),
-            state.last_up.into(),
-            state.last_ds.clone().into(),
-            state.pdp_val.into(),
-            (state.pdp_unknown_sec as i64).into(),
-            cv.into(),
-            cu.into(),
+            INT8ARRAYOID,
+            INT8ARRAYOID,
+            TEXTARRAYOID,
+            FLOAT8ARRAYOID,
+            INT8ARRAYOID,
+            FLOAT8ARRAYOID,
+            INT8ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
         ],
-    ));
+        &[
+            ids.into(),
+            last_up.into(),
+            last_ds.into(),
+            pdp_val.into(),
+            pdp_unknown.into(),
+            cdp_val.into(),
+            cdp_unknown.into(),
+            offs.into(),
+            lens.into(),
+        ],
+        true,
+    );
 }
 
 /// Reads chunk rows `chunks` (or all, if `None`) of one archive.
@@ -142,16 +294,21 @@ pub fn read_chunks(
 ) -> BTreeMap<u32, Chunk> {
     let mut out = BTreeMap::new();
     let table = match chunks {
-        Some(list) => spi(client.select(
-            "SELECT chunk, hi, dp FROM rrd.chunk WHERE series_id = $1 AND archive = $2 AND chunk = ANY($3)",
-            None,
+        Some(list) => run(
+            client,
+            "SELECT chunk, hi, dp FROM rrd.chunk \
+             WHERE series_id = $1 AND archive = $2 AND chunk = ANY($3)",
+            &[pg_sys::INT8OID, pg_sys::INT2OID, pg_sys::INT4ARRAYOID],
             &[id.into(), (archive as i16).into(), list.into()],
-        )),
-        None => spi(client.select(
+            false,
+        ),
+        None => run(
+            client,
             "SELECT chunk, hi, dp FROM rrd.chunk WHERE series_id = $1 AND archive = $2",
-            None,
+            &[pg_sys::INT8OID, pg_sys::INT2OID],
             &[id.into(), (archive as i16).into()],
-        )),
+            false,
+        ),
     };
     for row in table {
         let c: Option<i32> = spi(row.get(1));
@@ -164,39 +321,131 @@ pub fn read_chunks(
     out
 }
 
-/// Applies the engine's runs: each touched chunk row is read once and
-/// written once, whatever number of its slots changed. Unknown runs touch
-/// nothing (see `ring`).
-pub fn apply_runs(client: &mut SpiClient<'_>, series: &Series, runs: &[Run]) {
-    for (a, archive) in series.def.archives.iter().enumerate() {
-        let ring = Ring::new(archive.rows, series.width);
-        let mut per_chunk = BTreeMap::new();
-        for r in runs.iter().filter(|r| r.archive == a) {
-            ring.spread(r.first_slot, r.count, r.value, &mut per_chunk);
+/// Key of a chunk row: series id, archive, chunk number.
+type ChunkKey = (i64, i16, i32);
+
+const READ_MANY: &str = "SELECT c.series_id, c.archive, c.chunk, c.hi, c.dp \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[]) AS u(s, a, k) \
+     JOIN rrd.chunk c ON c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
+
+const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c SET hi = u.hi, dp = $5[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int8[], $6::int4[], $7::int4[]) \
+       AS u(s, a, k, hi, o, n) \
+     WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
+
+const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, hi, dp) \
+     SELECT u.s, u.a, u.k, u.hi, $5[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int8[], $6::int4[], $7::int4[]) \
+       AS u(s, a, k, hi, o, n)";
+
+/// Chunk rows to write in one statement, as parallel arrays.
+#[derive(Default)]
+struct ChunkRows {
+    s: Vec<i64>,
+    a: Vec<i16>,
+    k: Vec<i32>,
+    hi: Vec<i64>,
+    dp: Vec<f64>,
+    o: Vec<i32>,
+    n: Vec<i32>,
+}
+
+impl ChunkRows {
+    fn push(&mut self, key: ChunkKey, chunk: Chunk) {
+        self.s.push(key.0);
+        self.a.push(key.1);
+        self.k.push(key.2);
+        self.hi.push(chunk.hi);
+        self.o.push(self.dp.len() as i32);
+        self.n.push(chunk.dp.len() as i32);
+        self.dp.extend_from_slice(&chunk.dp);
+    }
+
+    fn write(self, client: &SpiClient<'_>, sql: &'static str) {
+        if self.s.is_empty() {
+            return;
         }
-        if per_chunk.is_empty() {
-            continue;
-        }
-        let wanted: Vec<i32> = per_chunk.keys().map(|&c| c as i32).collect();
-        let old = read_chunks(client, series.id, a, Some(wanted));
-        for (c, new) in per_chunk {
-            let existing = old.get(&c);
-            let Some(chunk) = ring.merge(c, existing, &new) else {
-                continue;
-            };
-            let args = [
-                series.id.into(),
-                (a as i16).into(),
-                (c as i32).into(),
-                chunk.hi.into(),
-                chunk.dp.into(),
-            ];
-            let sql = if existing.is_some() {
-                "UPDATE rrd.chunk SET hi = $4, dp = $5 WHERE series_id = $1 AND archive = $2 AND chunk = $3"
-            } else {
-                "INSERT INTO rrd.chunk (series_id, archive, chunk, hi, dp) VALUES ($1, $2, $3, $4, $5)"
-            };
-            spi(client.update(sql, None, &args));
+        use pg_sys::*;
+        run(
+            client,
+            sql,
+            &[
+                INT8ARRAYOID,
+                INT2ARRAYOID,
+                INT4ARRAYOID,
+                INT8ARRAYOID,
+                FLOAT8ARRAYOID,
+                INT4ARRAYOID,
+                INT4ARRAYOID,
+            ],
+            &[
+                self.s.into(),
+                self.a.into(),
+                self.k.into(),
+                self.hi.into(),
+                self.dp.into(),
+                self.o.into(),
+                self.n.into(),
+            ],
+            true,
+        );
+    }
+}
+
+/// Writes the chunk rows a batch changed: one statement reads every row
+/// it touches, one rewrites those that exist and one inserts the rest, so
+/// each row is read once and written once per batch.
+pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
+    let mut keys: Vec<ChunkKey> = Vec::new();
+    for w in works {
+        for (a, c) in w.touched() {
+            keys.push((w.id, a as i16, c as i32));
         }
     }
+    if keys.is_empty() {
+        return;
+    }
+    let (s, (a, k)): (Vec<i64>, (Vec<i16>, Vec<i32>)) =
+        keys.iter().map(|&(s, a, k)| (s, (a, k))).unzip();
+    let table = run(
+        client,
+        READ_MANY,
+        &[
+            pg_sys::INT8ARRAYOID,
+            pg_sys::INT2ARRAYOID,
+            pg_sys::INT4ARRAYOID,
+        ],
+        &[s.into(), a.into(), k.into()],
+        true,
+    );
+    let mut old: HashMap<ChunkKey, Chunk> = HashMap::with_capacity(keys.len());
+    for row in table {
+        let s: Option<i64> = spi(row.get(1));
+        let a: Option<i16> = spi(row.get(2));
+        let k: Option<i32> = spi(row.get(3));
+        let hi: Option<i64> = spi(row.get(4));
+        let dp: Option<Vec<f64>> = spi(row.get(5));
+        if let (Some(s), Some(a), Some(k), Some(hi), Some(dp)) = (s, a, k, hi, dp) {
+            old.insert((s, a, k), Chunk { hi, dp });
+        }
+    }
+    let mut updates = ChunkRows::default();
+    let mut inserts = ChunkRows::default();
+    for w in works {
+        for (a, edits) in w.edits.iter().enumerate() {
+            let ring = w.ring(a);
+            for (&c, edit) in edits {
+                let key = (w.id, a as i16, c as i32);
+                let existing = old.get(&key);
+                let chunk = ring.apply_edit(c, existing, edit);
+                if existing.is_some() {
+                    updates.push(key, chunk);
+                } else {
+                    inserts.push(key, chunk);
+                }
+            }
+        }
+    }
+    updates.write(client, UPDATE_CHUNKS);
+    inserts.write(client, INSERT_CHUNKS);
 }

@@ -1,85 +1,238 @@
-//! `rrd.update`: feed one input to a series.
+//! `rrd.update`: feed inputs to series, one point, an array of points of
+//! one series, or parallel arrays of points of many series. Every form runs
+//! the points through the engine in order and writes each changed row once.
+
+use std::collections::HashMap;
 
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
 
-use crate::engine;
+use crate::batch::{self, OnBad, SeriesWork};
 use crate::error::{Result, RrdError};
 use crate::errors::OrRaise;
 use crate::series::{required, unix_us};
 use crate::storage;
-use crate::time;
+
+/// The input of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Unknown (NULL or NaN).
+    Unknown,
+    /// A double, given to the engine as its shortest decimal text.
+    Float(f64),
+    /// Exact decimal text (from `numeric`).
+    Text(String),
+}
+
+impl Value {
+    fn from_float(v: Option<f64>) -> Value {
+        match v {
+            Some(x) if !x.is_nan() => Value::Float(x),
+            _ => Value::Unknown,
+        }
+    }
+}
+
+/// One point of a batch: the index of its series among the batch's names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub series: usize,
+    pub t_us: i64,
+    pub value: Value,
+}
+
+/// The points of one statement, with their series' names each once.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub names: Vec<String>,
+    index: HashMap<String, usize>,
+    pub points: Vec<Point>,
+}
+
+impl Batch {
+    /// Index of series `name` in this batch, added if new.
+    pub fn series(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len();
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    /// Appends a point.
+    pub fn push(&mut self, series: usize, t_us: i64, value: Value) {
+        self.points.push(Point {
+            series,
+            t_us,
+            value,
+        });
+    }
+}
+
+/// Applies a batch: locks the series' state rows, runs every point through
+/// the engine in order, then writes each changed chunk row and state row
+/// once. Returns the number of points skipped (always 0 with
+/// `OnBad::Fail`, where the first refused point fails the whole batch).
+pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
+    if batch.names.is_empty() {
+        return Ok(0);
+    }
+    Spi::connect_mut(|client| {
+        let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
+        let mut loaded = storage::load_many(client, &names, true)?;
+        let mut works = Vec::with_capacity(names.len());
+        for name in &batch.names {
+            let s = loaded
+                .remove(name)
+                .ok_or_else(|| RrdError::UnknownSeries { name: name.clone() })?;
+            works.push(SeriesWork::new(s.id, name.clone(), s.def, s.width, s.state));
+        }
+        let mut runs = Vec::new();
+        let mut text = String::new();
+        let mut skipped = 0;
+        for (i, p) in batch.points.iter().enumerate() {
+            let value = match &p.value {
+                Value::Unknown => None,
+                Value::Float(v) => {
+                    batch::float_text(*v, &mut text);
+                    Some(text.as_str())
+                }
+                Value::Text(s) => Some(s.as_str()),
+            };
+            let pos = i as u64 + 1;
+            if batch::apply_point(&mut works[p.series], pos, p.t_us, value, on_bad, &mut runs)? {
+                skipped += 1;
+            }
+        }
+        let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
+        storage::write_chunks(client, &changed);
+        storage::save_states(client, &changed);
+        Ok(skipped)
+    })
+}
+
+/// A single update: its error is the point's own, without a position.
+fn update_one(name: Option<&str>, t: Option<TimestampWithTimeZone>, value: Value) -> Result<()> {
+    let name = required(name, "series name")?;
+    let t = unix_us(required(t, "time")?, "time")?;
+    let mut batch = Batch::default();
+    let s = batch.series(name);
+    batch.push(s, t, value);
+    match apply(&batch, OnBad::Fail) {
+        Err(RrdError::InBatch { source, .. }) => Err(*source),
+        other => other.map(|_| ()),
+    }
+}
 
 /// Records `v` at time `t`. NULL or NaN is unknown. Times must increase.
 #[pg_extern(name = "update")]
 fn update_float(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Option<f64>) {
-    let text = v.filter(|x| !x.is_nan()).map(float_text);
-    update_inner(name, t, text).or_raise()
+    update_one(name, t, Value::from_float(v)).or_raise()
 }
 
 /// Records `v` at time `t`, exactly: counters near 2^64 need all their
 /// digits, which a double does not carry.
 #[pg_extern(name = "update")]
 fn update_numeric(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Option<AnyNumeric>) {
-    let text = v.map(|n| n.to_string()).filter(|s| s != "NaN");
-    update_inner(name, t, text).or_raise()
+    let value = match v.map(|n| n.to_string()) {
+        Some(s) if s != "NaN" => Value::Text(s),
+        _ => Value::Unknown,
+    };
+    update_one(name, t, value).or_raise()
 }
 
-/// The text rrdtool would get for a double: the shortest decimal that reads
-/// back as the same double, never in exponent form, so that integral values
-/// stay valid counter input.
-pub fn float_text(v: f64) -> String {
-    if v == 0.0 {
-        "0".to_string()
+fn on_bad(skip_bad: Option<bool>) -> Result<OnBad> {
+    Ok(if required(skip_bad, "skip_bad")? {
+        OnBad::Skip
     } else {
-        format!("{v}")
-    }
-}
-
-/// Applies one update with the series' state row locked.
-pub fn update_inner(
-    name: Option<&str>,
-    t: Option<TimestampWithTimeZone>,
-    value: Option<String>,
-) -> Result<()> {
-    let name = required(name, "series name")?;
-    let t = unix_us(required(t, "time")?, "time")?;
-    Spi::connect_mut(|client| {
-        let series = storage::load(client, name, true)?;
-        let mut state = series.state.clone();
-        let mut runs = Vec::new();
-        engine::update(&series.def, &mut state, t, value.as_deref(), &mut runs).map_err(
-            |e| match e {
-                RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
-                    series: name.to_string(),
-                    time: time::format(t),
-                    last: time::format(series.state.last_up),
-                },
-                RrdError::BadValue { msg } => RrdError::BadValue {
-                    msg: format!("series \"{name}\" at {}: {msg}", time::format(t)),
-                },
-                other => other,
-            },
-        )?;
-        storage::apply_runs(client, &series, &runs);
-        storage::save_state(client, series.id, &state);
-        Ok(())
+        OnBad::Fail
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::float_text;
+/// The time of element `i` (0-based) of the times array.
+fn element_time(t: Option<TimestampWithTimeZone>, i: usize) -> Result<i64> {
+    let what = format!("t[{}]", i + 1);
+    unix_us(required(t, &what)?, &what)
+}
 
-    #[test]
-    fn float_text_round_trips_without_exponent() {
-        assert_eq!(float_text(0.0), "0");
-        assert_eq!(float_text(-0.0), "0");
-        assert_eq!(float_text(42.0), "42");
-        assert_eq!(float_text(1e20), "100000000000000000000");
-        assert_eq!(float_text(0.1), "0.1");
-        for v in [1.0 / 3.0, 1e-300, 123456.789e10, f64::MAX] {
-            assert_eq!(float_text(v).parse::<f64>().ok(), Some(v));
-        }
+fn check_lengths(what: &str, lens: &[usize]) -> Result<()> {
+    if lens.windows(2).any(|w| w[0] != w[1]) {
+        let got: Vec<String> = lens.iter().map(|n| n.to_string()).collect();
+        return Err(RrdError::param(format!(
+            "{what} must have the same length (got {})",
+            got.join(", ")
+        )));
     }
+    Ok(())
+}
+
+/// Records the points `(t[i], v[i])` of one series in order. With
+/// `skip_bad`, points the series refuses (times not after the previous
+/// one, values its data source kind cannot read) are left out instead of
+/// failing the call. Returns the number of points left out.
+#[pg_extern(name = "update")]
+fn update_series_array(
+    name: Option<&str>,
+    t: Option<Array<TimestampWithTimeZone>>,
+    v: Option<Array<f64>>,
+    skip_bad: default!(Option<bool>, "false"),
+) -> i64 {
+    update_series_array_inner(name, t, v, skip_bad).or_raise()
+}
+
+fn update_series_array_inner(
+    name: Option<&str>,
+    t: Option<Array<TimestampWithTimeZone>>,
+    v: Option<Array<f64>>,
+    skip_bad: Option<bool>,
+) -> Result<i64> {
+    let name = required(name, "series name")?;
+    let t = required(t, "t")?;
+    let v = required(v, "v")?;
+    let on_bad = on_bad(skip_bad)?;
+    check_lengths("t and v", &[t.len(), v.len()])?;
+    let mut batch = Batch::default();
+    let s = batch.series(name);
+    batch.points.reserve(t.len());
+    for (i, (ti, vi)) in t.iter().zip(v.iter()).enumerate() {
+        batch.push(s, element_time(ti, i)?, Value::from_float(vi));
+    }
+    apply(&batch, on_bad)
+}
+
+/// Records point `i` of each array, `(name[i], t[i], v[i])`, in order: one
+/// statement for many series, such as one step of a collector. A name may
+/// repeat; the points of one series must come in time order. With
+/// `skip_bad`, refused points are left out and counted.
+#[pg_extern(name = "update")]
+fn update_many(
+    names: Option<Array<&str>>,
+    t: Option<Array<TimestampWithTimeZone>>,
+    v: Option<Array<f64>>,
+    skip_bad: default!(Option<bool>, "false"),
+) -> i64 {
+    update_many_inner(names, t, v, skip_bad).or_raise()
+}
+
+fn update_many_inner(
+    names: Option<Array<&str>>,
+    t: Option<Array<TimestampWithTimeZone>>,
+    v: Option<Array<f64>>,
+    skip_bad: Option<bool>,
+) -> Result<i64> {
+    let names = required(names, "names")?;
+    let t = required(t, "t")?;
+    let v = required(v, "v")?;
+    let on_bad = on_bad(skip_bad)?;
+    check_lengths("names, t and v", &[names.len(), t.len(), v.len()])?;
+    let mut batch = Batch::default();
+    batch.points.reserve(t.len());
+    for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
+        let name = required(ni, &format!("names[{}]", i + 1))?;
+        let s = batch.series(name);
+        batch.push(s, element_time(ti, i)?, Value::from_float(vi));
+    }
+    apply(&batch, on_bad)
 }
