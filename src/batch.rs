@@ -263,7 +263,7 @@ mod tests {
                     edits.clear();
                 }
                 let count = 1 + rng.next() % (2 * rows);
-                let value = if rng.next() % 4 == 0 {
+                let value = if rng.next().is_multiple_of(4) {
                     f64::NAN
                 } else {
                     (rng.next() % 1000) as f64

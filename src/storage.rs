@@ -32,13 +32,16 @@ pub struct Series {
     pub state: State,
 }
 
+/// A decoded definition and the stored bytes it came from.
+type CachedDef = (Vec<u8>, Rc<Definition>);
+
 thread_local! {
     /// Plans of the statements run on every call, prepared once per backend.
     static PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
     /// Decoded definitions by series id, with the stored bytes they came
     /// from: a definition is compared, not decoded, on every call.
-    static DEFS: RefCell<HashMap<i64, (Vec<u8>, Rc<Definition>)>> = RefCell::new(HashMap::new());
+    static DEFS: RefCell<HashMap<i64, CachedDef>> = RefCell::new(HashMap::new());
 }
 
 /// Most definitions kept decoded per backend.
