@@ -28,18 +28,21 @@ CREATE TABLE rrd.state (
     pdp_val         double precision NOT NULL,  -- open PDP accumulator (NaN = none)
     pdp_unknown_sec bigint NOT NULL,            -- unknown seconds in the open PDP
     cdp_val         double precision[] NOT NULL,-- per archive: open CDP accumulator
-    cdp_unknown     bigint[] NOT NULL           -- per archive: unknown PDPs in it
+    cdp_unknown     bigint[] NOT NULL,          -- per archive: unknown PDPs in it
+    -- unknown runs of slots that were not written, as (archive, first slot,
+    -- last slot) triples: a long gap costs one entry, not a chunk rewrite
+    holes           bigint[] NOT NULL DEFAULT '{}'
 ) WITH (fillfactor = 50);
 
--- One row per series x archive x chunk: a run of ring slots. Slot values
--- are NaN when unknown, so the array has no null bitmap. STORAGE PLAIN: a
--- chunk row is never compressed or moved to TOAST; its width keeps it
--- inside one heap page.
+-- One row per series x archive x chunk: a run of ring slots and nothing
+-- else, so that writing one slot changes eight bytes of the row. Slot
+-- values are NaN when unknown, so the array has no null bitmap. STORAGE
+-- PLAIN: a chunk row is never compressed or moved to TOAST; its width keeps
+-- it inside one heap page.
 CREATE TABLE rrd.chunk (
     series_id bigint   NOT NULL REFERENCES rrd.series (id) ON DELETE CASCADE,
     archive   smallint NOT NULL,
     chunk     integer  NOT NULL,
-    hi        bigint   NOT NULL,  -- newest slot index written into this row
     dp        double precision[] NOT NULL,
     PRIMARY KEY (series_id, archive, chunk)
 ) WITH (fillfactor = 70);

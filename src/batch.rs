@@ -14,76 +14,8 @@ use std::rc::Rc;
 use crate::def::Definition;
 use crate::engine::{self, Run, State};
 use crate::error::{Result, RrdError};
-use crate::ring::{Chunk, Ring};
+use crate::ring::{ChunkEdit, Holes, Ring};
 use crate::time;
-
-/// No slot: the `g` of a position a batch has not written.
-const NONE: i64 = i64::MIN;
-
-/// The slots of one chunk row a batch has written: per position, the
-/// newest slot with a known value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChunkEdit {
-    /// Newest slot written into the row.
-    pub hi: i64,
-    /// Per offset in the row: `(slot, value)`, slot `NONE` if not written.
-    slots: Vec<(i64, f64)>,
-}
-
-impl ChunkEdit {
-    fn new(len: usize) -> ChunkEdit {
-        ChunkEdit {
-            hi: NONE,
-            slots: vec![(NONE, f64::NAN); len],
-        }
-    }
-}
-
-impl Ring {
-    /// Records the known slots of `run` (at most the newest `rows`) in the
-    /// edits of their chunk rows. Unknown runs record nothing: the rows keep
-    /// their old `hi`, so the slots read as unknown.
-    pub fn edit(&self, run: &Run, edits: &mut BTreeMap<u32, ChunkEdit>) {
-        if run.value.is_nan() || run.count == 0 {
-            return;
-        }
-        let last = run.first_slot + run.count as i64 - 1;
-        let kept = run.count.min(self.rows) as i64;
-        for g in (last - kept + 1)..=last {
-            let c = self.chunk_of(g);
-            let edit = edits
-                .entry(c)
-                .or_insert_with(|| ChunkEdit::new(self.chunk_len(c)));
-            let off = (self.position(g) - c as u64 * self.width) as usize;
-            edit.slots[off] = (g, run.value);
-            edit.hi = edit.hi.max(g);
-        }
-    }
-
-    /// Chunk row `c` after `edit`: written slots take their new value, the
-    /// others keep what `old` holds for the lap that ends at the new `hi`
-    /// (unknown if `old` was written for another lap).
-    pub fn apply_edit(&self, c: u32, old: Option<&Chunk>, edit: &ChunkEdit) -> Chunk {
-        let hi = edit.hi;
-        let base = c as u64 * self.width;
-        let dp = edit
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(off, &(eg, v))| {
-                let g = self.slot_at(hi, base + off as u64);
-                if eg == g {
-                    v
-                } else if let Some(old) = old {
-                    self.read(old, g)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        Chunk { hi, dp }
-    }
-}
 
 /// One series' part of a batch.
 #[derive(Debug, Clone)]
@@ -100,21 +32,33 @@ pub struct SeriesWork {
     pub state: State,
     /// Per archive: the chunk rows changed so far.
     pub edits: Vec<BTreeMap<u32, ChunkEdit>>,
+    /// Per archive: unknown slots not written (see `ring`).
+    pub holes: Vec<Holes>,
     /// Updates applied.
     pub applied: u64,
 }
 
 impl SeriesWork {
     /// A series as loaded, before any update of the batch.
-    pub fn new(id: i64, name: String, def: Rc<Definition>, width: u64, state: State) -> Self {
-        let edits = vec![BTreeMap::new(); def.archives.len()];
+    pub fn new(
+        id: i64,
+        name: String,
+        def: Rc<Definition>,
+        width: u64,
+        state: State,
+        holes: Vec<Holes>,
+    ) -> Self {
+        let n = def.archives.len();
+        let mut holes = holes;
+        holes.resize(n, Holes::new());
         SeriesWork {
             id,
             name,
             def,
             width,
             state,
-            edits,
+            edits: vec![BTreeMap::new(); n],
+            holes,
             applied: 0,
         }
     }
@@ -142,8 +86,14 @@ impl SeriesWork {
             other => other,
         })?;
         for run in runs.iter() {
-            let ring = self.ring(run.archive);
-            ring.edit(run, &mut self.edits[run.archive]);
+            let a = run.archive;
+            self.ring(a).write_run(
+                run.first_slot,
+                run.count,
+                run.value,
+                &mut self.edits[a],
+                &mut self.holes[a],
+            );
         }
         self.applied += 1;
         Ok(())
@@ -230,7 +180,7 @@ mod tests {
         }
     }
 
-    /// Small deterministic generator, enough for shuffling test inputs.
+    /// Small deterministic generator, enough for random traces.
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
@@ -242,75 +192,109 @@ mod tests {
         }
     }
 
-    /// Writing a batch's edits once gives the same chunk rows as merging
-    /// after every single update, whatever the laps and gaps.
+    /// What storage holds for one series: chunk rows, state and holes.
+    #[derive(Debug, Clone, Default)]
+    struct Stored {
+        chunks: BTreeMap<(usize, u32), Vec<f64>>,
+        state: Option<State>,
+        holes: Vec<Holes>,
+    }
+
+    /// Applies `points` as one batch on top of `stored`, as the SQL glue
+    /// does: load, run every point, write each changed row once.
+    fn run_batch(def: &Rc<Definition>, stored: &mut Stored, points: &[(i64, Option<String>)]) {
+        let mut w = SeriesWork::new(
+            1,
+            "s".into(),
+            Rc::clone(def),
+            3,
+            stored.state.clone().unwrap(),
+            stored.holes.clone(),
+        );
+        let mut runs = Vec::new();
+        for (i, (t, v)) in points.iter().enumerate() {
+            apply_point(
+                &mut w,
+                i as u64 + 1,
+                *t,
+                v.as_deref(),
+                OnBad::Skip,
+                &mut runs,
+            )
+            .unwrap();
+        }
+        for (a, edits) in w.edits.iter().enumerate() {
+            let ring = w.ring(a);
+            for (&c, edit) in edits {
+                let old = stored.chunks.get(&(a, c)).map(Vec::as_slice);
+                let dp = ring.apply_edit(c, old, edit);
+                stored.chunks.insert((a, c), dp);
+            }
+        }
+        stored.state = Some(w.state);
+        stored.holes = w.holes;
+    }
+
+    /// The law of batching: any split of an update history into batches
+    /// stores the same rows, state and holes as one update per batch.
     #[test]
-    fn edits_equal_update_by_update_merges() {
-        let mut rng = Lcg(7);
+    fn batches_equal_point_by_point() {
+        let mut rng = Lcg(11);
+        let defs = [
+            "--step 10 DS:v:GAUGE:25:U:U RRA:AVERAGE:0.5:1:7 RRA:MAX:0.5:3:5 RRA:LAST:0.9:2:4",
+            "--step 5 DS:c:COUNTER:12:U:U RRA:AVERAGE:0.3:1:10 RRA:MIN:0.5:4:3",
+            "--step 10 DS:d:DERIVE:15:0:U RRA:AVERAGE:0.5:1:20",
+        ];
         for case in 0..300 {
-            let rows = 1 + rng.next() % 40;
-            let width = 1 + rng.next() % 12;
-            let ring = Ring::new(rows, width);
-            let mut seq: BTreeMap<u32, Chunk> = BTreeMap::new();
-            let mut batch_start: BTreeMap<u32, Chunk> = BTreeMap::new();
-            let mut edits = BTreeMap::new();
-            let mut g = (rng.next() % 100) as i64;
-            let split = rng.next() % 30;
-            for i in 0..30 {
-                if i == split {
-                    // A batch boundary: what is stored so far is the old row.
-                    batch_start = seq.clone();
-                    edits.clear();
-                }
-                let count = 1 + rng.next() % (2 * rows);
-                let value = if rng.next().is_multiple_of(4) {
-                    f64::NAN
-                } else {
-                    (rng.next() % 1000) as f64
+            let def = Rc::new(def::parse(defs[case % defs.len()]).unwrap());
+            let start = 1_000_000 * time::US;
+            let mut points = Vec::new();
+            let mut t = start;
+            for _ in 0..60 {
+                t += match rng.next() % 10 {
+                    0 => (rng.next() % 500) as i64 * time::US,
+                    1 => (rng.next() % 1000) as i64 * 1000,
+                    _ => (1 + rng.next() % 12) as i64 * time::US,
                 };
-                let run = Run {
-                    archive: 0,
-                    first_slot: g,
-                    count,
-                    value,
+                let v = match rng.next() % 6 {
+                    0 => None,
+                    _ => Some((rng.next() % 1000).to_string()),
                 };
-                g += count as i64 + (rng.next() % 3) as i64;
-                // Update by update.
-                let mut per_chunk = BTreeMap::new();
-                ring.spread(run.first_slot, run.count, run.value, &mut per_chunk);
-                for (c, new) in per_chunk {
-                    if let Some(ch) = ring.merge(c, seq.get(&c), &new) {
-                        seq.insert(c, ch);
-                    }
-                }
-                // As a batch.
-                ring.edit(&run, &mut edits);
+                points.push((t, v));
             }
-            let mut batched = batch_start.clone();
-            for (c, edit) in &edits {
-                let ch = ring.apply_edit(*c, batch_start.get(c), edit);
-                batched.insert(*c, ch);
+            let fresh = Stored {
+                state: Some(State::new(&def, start)),
+                ..Stored::default()
+            };
+            let mut one_by_one = fresh.clone();
+            for p in &points {
+                run_batch(&def, &mut one_by_one, std::slice::from_ref(p));
             }
-            for (c, a) in &seq {
-                let b = &batched[c];
-                assert_eq!(a.hi, b.hi, "case {case} chunk {c}");
-                for (x, y) in a.dp.iter().zip(&b.dp) {
-                    assert!(
-                        x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
-                        "case {case} chunk {c}: {:?} vs {:?}",
-                        a.dp,
-                        b.dp
-                    );
-                }
+            let mut batched = fresh.clone();
+            let mut rest = &points[..];
+            while !rest.is_empty() {
+                let n = 1 + (rng.next() as usize % rest.len());
+                run_batch(&def, &mut batched, &rest[..n]);
+                rest = &rest[n..];
             }
-            assert_eq!(seq.len(), batched.len(), "case {case}");
+            assert_eq!(
+                format!("{:?}", one_by_one.state),
+                format!("{:?}", batched.state),
+                "case {case}"
+            );
+            assert_eq!(one_by_one.holes, batched.holes, "case {case}");
+            assert_eq!(
+                format!("{:?}", one_by_one.chunks),
+                format!("{:?}", batched.chunks),
+                "case {case}"
+            );
         }
     }
 
     fn work(text: &str) -> SeriesWork {
         let d = Rc::new(def::parse(text).unwrap());
         let state = State::new(&d, 1_000_000 * time::US);
-        SeriesWork::new(1, "s".into(), d, 4, state)
+        SeriesWork::new(1, "s".into(), d, 4, state, Vec::new())
     }
 
     #[test]

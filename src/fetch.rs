@@ -9,7 +9,7 @@ use crate::def::Cf;
 use crate::error::{Result, RrdError};
 use crate::errors::OrRaise;
 use crate::plan;
-use crate::ring::Ring;
+use crate::ring::{in_hole, Ring};
 use crate::series::{required, timestamptz, unix_us};
 use crate::storage;
 use crate::time;
@@ -86,11 +86,12 @@ fn fetch_inner(
         };
         timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
         let (step, latest) = (p.step, p.latest);
+        let holes = series.holes[p.archive].clone();
         let iter = (p.start / step + 1..=p.end / step).map(move |g| {
-            let v = if plan::in_ring(latest, rows, g) {
+            let v = if plan::in_ring(latest, rows, g) && !in_hole(&holes, g) {
                 chunks
                     .get(&ring.chunk_of(g))
-                    .map_or(f64::NAN, |c| ring.read(c, g))
+                    .map_or(f64::NAN, |dp| ring.read(dp, g))
             } else {
                 f64::NAN
             };

@@ -1,14 +1,18 @@
 //! Ring arithmetic: where a slot of an archive lives in its chunk rows, and
-//! how a chunk row is rewritten or read. No pgrx.
+//! how a batch of completed slots is written. No pgrx.
 //!
 //! An archive of `rows` slots is cut into chunks of `width` consecutive ring
 //! positions. Slot `g` (its end time divided by the archive's seconds per
-//! row) sits at position `g mod rows`. Each chunk row remembers `hi`, the
-//! newest slot it was written for; a position in it is valid for slot `g`
-//! only when `g` is the newest slot at or before `hi` that maps to that
-//! position. Slots written as unknown are never stored: the chunk keeps its
-//! old `hi`, so the reader sees them as unknown. That is what makes a long
-//! gap cost nothing, however many laps of the ring it spans.
+//! row) sits at position `g mod rows`. A chunk row holds nothing but its
+//! slot values, so writing one slot changes eight bytes of the row, and a
+//! same-page update logs little more than those bytes.
+//!
+//! Every completed slot is either written to its position (a value, or NaN
+//! for a short unknown run) or, for an unknown run of at least a chunk,
+//! recorded as a *hole*: a range of slots kept in the state row that read
+//! as unknown whatever their positions hold. So a gap of any length costs
+//! O(1), however many laps of the ring it spans, and a slot of the window
+//! that is in no hole is exactly what its position holds.
 
 use std::collections::BTreeMap;
 
@@ -21,11 +25,14 @@ pub struct Ring {
     pub width: u64,
 }
 
-/// A chunk row as stored: the newest slot written into it and its values.
+/// Unknown slots that were not written, as inclusive ranges, oldest first.
+pub type Holes = Vec<(i64, i64)>;
+
+/// What a batch writes into one chunk row: per offset, the newest value
+/// given (NaN for unknown), or `None` to keep the stored one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Chunk {
-    pub hi: i64,
-    pub dp: Vec<f64>,
+pub struct ChunkEdit {
+    slots: Vec<Option<f64>>,
 }
 
 impl Ring {
@@ -45,6 +52,11 @@ impl Ring {
         (self.position(g) / self.width) as u32
     }
 
+    /// Offset of slot `g` in its chunk row.
+    pub fn offset(&self, g: i64) -> usize {
+        (self.position(g) % self.width) as usize
+    }
+
     /// Number of chunk rows of the ring.
     pub fn chunk_count(&self) -> u32 {
         self.rows.div_ceil(self.width) as u32
@@ -56,39 +68,65 @@ impl Ring {
         (self.rows - start).min(self.width) as usize
     }
 
-    /// The newest slot at or before `hi` that maps to position `pos`.
-    pub(crate) fn slot_at(&self, hi: i64, pos: u64) -> i64 {
-        let back = (self.position(hi) as i64 - pos as i64).rem_euclid(self.rows as i64);
-        hi - back
+    /// Shortest unknown run kept as a hole instead of written: a chunk (or
+    /// the whole ring, if smaller). Shorter runs touch at most two rows.
+    pub fn hole_min(&self) -> u64 {
+        self.width.min(self.rows)
     }
 
-    /// Value of slot `g` as stored in `chunk` (which must be `g`'s chunk);
-    /// NaN when the chunk was not written for `g`'s lap.
-    pub fn read(&self, chunk: &Chunk, g: i64) -> f64 {
-        if g > chunk.hi || self.slot_at(chunk.hi, self.position(g)) != g {
-            return f64::NAN;
+    /// Value of slot `g` in `dp`, the row of `g`'s chunk. The caller checks
+    /// that `g` is in the ring's window and in no hole.
+    pub fn read(&self, dp: &[f64], g: i64) -> f64 {
+        dp.get(self.offset(g)).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Records a run of `count` slots from `first`, all `value`: known
+    /// values and short unknown runs go to the edits of their chunk rows
+    /// (only the newest `rows` slots matter), longer unknown runs become a
+    /// hole. Holes that have left the window are dropped.
+    pub fn write_run(
+        &self,
+        first: i64,
+        count: u64,
+        value: f64,
+        edits: &mut BTreeMap<u32, ChunkEdit>,
+        holes: &mut Holes,
+    ) {
+        if count == 0 {
+            return;
         }
-        let off = (self.position(g) - self.chunk_of(g) as u64 * self.width) as usize;
-        chunk.dp.get(off).copied().unwrap_or(f64::NAN)
-    }
-
-    /// Rewrites chunk `c` with new slot values (`g -> value`, all in this
-    /// chunk and newer than anything written before). Positions whose newest
-    /// slot was neither kept nor given become unknown.
-    pub fn merge(&self, c: u32, old: Option<&Chunk>, new: &BTreeMap<i64, f64>) -> Option<Chunk> {
-        let (&hi, _) = new.iter().next_back()?;
-        let len = self.chunk_len(c);
-        let base = c as u64 * self.width;
-        let mut dp = vec![f64::NAN; len];
-        for (off, slot) in dp.iter_mut().enumerate() {
-            let g = self.slot_at(hi, base + off as u64);
-            if let Some(v) = new.get(&g) {
-                *slot = *v;
-            } else if let Some(old) = old {
-                *slot = self.read(old, g);
+        let last = first + count as i64 - 1;
+        if value.is_nan() && count >= self.hole_min() {
+            match holes.last_mut() {
+                Some(h) if h.1 + 1 >= first => h.1 = h.1.max(last),
+                _ => holes.push((first, last)),
+            }
+        } else {
+            let kept = count.min(self.rows) as i64;
+            for g in (last - kept + 1)..=last {
+                let c = self.chunk_of(g);
+                let len = self.chunk_len(c);
+                let edit = edits.entry(c).or_insert_with(|| ChunkEdit {
+                    slots: vec![None; len],
+                });
+                edit.slots[self.offset(g)] = Some(value);
             }
         }
-        Some(Chunk { hi, dp })
+        // Slots at or before `last - rows` are out of the window for good.
+        let oldest = last - self.rows as i64;
+        holes.retain(|h| h.1 > oldest);
+    }
+
+    /// Chunk row `c` after `edit`: given slots take their new value, the
+    /// others keep the stored one (unknown in a new row).
+    pub fn apply_edit(&self, c: u32, old: Option<&[f64]>, edit: &ChunkEdit) -> Vec<f64> {
+        let len = self.chunk_len(c);
+        (0..len)
+            .map(|off| match edit.slots.get(off).copied().flatten() {
+                Some(v) => v,
+                None => old.and_then(|o| o.get(off).copied()).unwrap_or(f64::NAN),
+            })
+            .collect()
     }
 
     /// Chunk numbers holding slots `lo..=hi`, each once, walking a chunk at
@@ -108,25 +146,11 @@ impl Ring {
         }
         out
     }
+}
 
-    /// Splits the known values of a run of `count` slots from `first` into
-    /// per-chunk maps, keeping only the newest `rows` slots.
-    pub fn spread(
-        &self,
-        first: i64,
-        count: u64,
-        value: f64,
-        out: &mut BTreeMap<u32, BTreeMap<i64, f64>>,
-    ) {
-        if value.is_nan() || count == 0 {
-            return;
-        }
-        let last = first + count as i64 - 1;
-        let kept = count.min(self.rows) as i64;
-        for g in (last - kept + 1)..=last {
-            out.entry(self.chunk_of(g)).or_default().insert(g, value);
-        }
-    }
+/// Whether slot `g` is in one of `holes`.
+pub fn in_hole(holes: &[(i64, i64)], g: i64) -> bool {
+    holes.iter().any(|&(lo, hi)| lo <= g && g <= hi)
 }
 
 #[cfg(test)]
@@ -154,8 +178,8 @@ mod tests {
     }
 
     /// Drives rings of several shapes with runs that include unknowns and
-    /// gaps of many laps, and checks every slot in the window against the
-    /// model after each step.
+    /// gaps of many laps, written in batches of random length, and checks
+    /// every slot in the window against the model after each batch.
     #[test]
     fn ring_matches_model() {
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
@@ -165,17 +189,28 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for &(rows, width) in &[(1, 1), (5, 2), (7, 3), (10, 10), (13, 4), (30, 240)] {
+        for &(rows, width) in &[
+            (1, 1),
+            (5, 2),
+            (7, 3),
+            (10, 10),
+            (13, 4),
+            (30, 240),
+            (50, 7),
+        ] {
             let ring = Ring::new(rows, width);
-            let mut store: BTreeMap<u32, Chunk> = BTreeMap::new();
+            let mut store: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+            let mut holes = Holes::new();
             let mut model = Model {
                 rows,
                 latest: 1000,
                 vals: BTreeMap::new(),
             };
-            for step in 0..400 {
+            let mut edits = BTreeMap::new();
+            for step in 0..600 {
                 let gap = match rnd(10) {
                     0 => rnd(5 * rows + 3) + 1,
+                    1 => rnd(rows + 1) + 1,
                     _ => rnd(3) + 1,
                 };
                 let first = model.latest + 1;
@@ -189,21 +224,27 @@ mod tests {
                     model.vals.insert(g, value);
                 }
                 model.latest = first + count as i64 - 1;
-                let mut per_chunk = BTreeMap::new();
-                ring.spread(first, count, value, &mut per_chunk);
-                for (c, new) in per_chunk {
-                    if let Some(ch) = ring.merge(c, store.get(&c), &new) {
-                        store.insert(c, ch);
-                    }
+                ring.write_run(first, count, value, &mut edits, &mut holes);
+                // End a batch now and then: write the edits.
+                if rnd(3) > 0 {
+                    continue;
                 }
+                for (c, edit) in std::mem::take(&mut edits) {
+                    let dp = ring.apply_edit(c, store.get(&c).map(Vec::as_slice), &edit);
+                    store.insert(c, dp);
+                }
+                assert!(holes.len() as u64 <= rows / ring.hole_min() + 2);
                 for g in model.latest - rows as i64 - 2..=model.latest + 2 {
                     let want = model.get(g);
-                    let got = if g > model.latest || g <= model.latest - rows as i64 {
+                    let got = if g > model.latest
+                        || g <= model.latest - rows as i64
+                        || in_hole(&holes, g)
+                    {
                         f64::NAN
                     } else {
                         store
                             .get(&ring.chunk_of(g))
-                            .map_or(f64::NAN, |ch| ring.read(ch, g))
+                            .map_or(f64::NAN, |dp| ring.read(dp, g))
                     };
                     assert!(
                         same(want, got),
@@ -237,12 +278,18 @@ mod tests {
         }
     }
 
+    /// A gap of many laps is one hole and writes no chunk row.
     #[test]
-    fn unknown_runs_write_nothing() {
+    fn long_unknown_runs_write_nothing() {
         let ring = Ring::new(8640, 240);
-        let mut out = BTreeMap::new();
-        ring.spread(0, 1 << 40, f64::NAN, &mut out);
-        assert!(out.is_empty());
+        let mut edits = BTreeMap::new();
+        let mut holes = Holes::new();
+        ring.write_run(0, 1 << 40, f64::NAN, &mut edits, &mut holes);
+        assert!(edits.is_empty());
+        assert_eq!(holes, vec![(0, (1 << 40) - 1)]);
+        // A short one is written as NaN into its rows.
+        ring.write_run(1 << 40, 3, f64::NAN, &mut edits, &mut holes);
+        assert_eq!(edits.len(), 1);
     }
 
     #[test]
@@ -251,6 +298,7 @@ mod tests {
         assert_eq!(ring.chunk_count(), 5);
         assert_eq!(ring.chunk_len(4), 40);
         assert_eq!(ring.chunk_of(999), 4);
+        assert_eq!(ring.offset(999), 39);
         assert_eq!(ring.chunk_of(1000), 0);
         assert_eq!(ring.position(-1), 999);
     }

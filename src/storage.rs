@@ -16,7 +16,7 @@ use crate::def::Definition;
 use crate::engine::{CdpState, State};
 use crate::error::{Result, RrdError};
 use crate::errors::spi;
-use crate::ring::Chunk;
+use crate::ring::Holes;
 
 extension_sql_file!("../sql/schema.sql", name = "schema", requires = [Rrd]);
 
@@ -30,6 +30,37 @@ pub struct Series {
     pub def: Rc<Definition>,
     pub width: u64,
     pub state: State,
+    /// Per archive: unknown slots not written (see `ring`).
+    pub holes: Vec<Holes>,
+}
+
+/// Holes per archive from the stored `(archive, first, last)` triples.
+fn holes_from(flat: &[i64], archives: usize) -> Result<Vec<Holes>> {
+    let mut out = vec![Holes::new(); archives];
+    if flat.len() % 3 != 0 {
+        return Err(RrdError::Corrupt {
+            msg: "holes are not triples".into(),
+        });
+    }
+    for t in flat.chunks(3) {
+        let a = usize::try_from(t[0])
+            .ok()
+            .filter(|&a| a < archives)
+            .ok_or_else(|| RrdError::Corrupt {
+                msg: format!("hole of archive {}", t[0]),
+            })?;
+        out[a].push((t[1], t[2]));
+    }
+    Ok(out)
+}
+
+/// The stored triples of `holes`.
+fn holes_flat(holes: &[Holes], out: &mut Vec<i64>) {
+    for (a, hs) in holes.iter().enumerate() {
+        for &(lo, hi) in hs {
+            out.extend_from_slice(&[a as i64, lo, hi]);
+        }
+    }
 }
 
 /// A decoded definition and the stored bytes it came from.
@@ -103,13 +134,13 @@ fn definition(id: i64, bytes: &[u8]) -> Result<Rc<Definition>> {
 }
 
 const LOAD: &str = "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes \
      FROM unnest($1::text[]) AS n(name) \
      JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id";
 
 const LOAD_LOCKED: &str =
     "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes \
      FROM unnest($1::text[]) AS n(name) \
      JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
      ORDER BY s.id FOR NO KEY UPDATE OF st";
@@ -152,10 +183,12 @@ pub fn load_many(
         let pdp_unknown_sec: i64 = spi(row.get(8)).ok_or_else(|| get_err("pdp unknown"))?;
         let cdp_val: Vec<f64> = spi(row.get(9)).ok_or_else(|| get_err("cdp"))?;
         let cdp_unknown: Vec<i64> = spi(row.get(10)).ok_or_else(|| get_err("cdp unknown"))?;
+        let holes: Vec<i64> = spi(row.get(11)).ok_or_else(|| get_err("holes"))?;
         let n = def.archives.len();
         if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
             return Err(get_err("state does not match the definition"));
         }
+        let holes = holes_from(&holes, n).map_err(|e| get_err(&e.to_string()))?;
         let cdp = cdp_val
             .into_iter()
             .zip(cdp_unknown)
@@ -178,6 +211,7 @@ pub fn load_many(
                 def,
                 width: width as u64,
                 state,
+                holes,
             },
         );
     }
@@ -225,9 +259,11 @@ pub fn insert_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
 
 const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds = u.last_ds, \
      pdp_val = u.pdp_val, pdp_unknown_sec = u.pdp_unknown_sec, \
-     cdp_val = $6[u.o + 1 : u.o + u.n], cdp_unknown = $7[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[]) \
-       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n) \
+     cdp_val = $6[u.o + 1 : u.o + u.n], cdp_unknown = $7[u.o + 1 : u.o + u.n], \
+     holes = coalesce($10[u.ho + 1 : u.ho + u.hn], '{}') \
+     FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[], \
+                 $11::int4[], $12::int4[]) \
+       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn) \
      WHERE st.series_id = u.id";
 
 /// Rewrites the state rows of `works` in one statement.
@@ -244,7 +280,13 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
     let mut cdp_unknown = Vec::new();
     let mut offs = Vec::with_capacity(works.len());
     let mut lens = Vec::with_capacity(works.len());
+    let mut holes = Vec::new();
+    let mut hole_offs = Vec::with_capacity(works.len());
+    let mut hole_lens = Vec::with_capacity(works.len());
     for w in works {
+        hole_offs.push(holes.len() as i32);
+        holes_flat(&w.holes, &mut holes);
+        hole_lens.push(holes.len() as i32 - hole_offs.last().copied().unwrap_or(0));
         let st = &w.state;
         ids.push(w.id);
         last_up.push(st.last_up);
@@ -272,6 +314,9 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
             INT8ARRAYOID,
             INT4ARRAYOID,
             INT4ARRAYOID,
+            INT8ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
         ],
         &[
             ids.into(),
@@ -283,6 +328,9 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
             cdp_unknown.into(),
             offs.into(),
             lens.into(),
+            holes.into(),
+            hole_offs.into(),
+            hole_lens.into(),
         ],
         true,
     );
@@ -294,12 +342,12 @@ pub fn read_chunks(
     id: i64,
     archive: usize,
     chunks: Option<Vec<i32>>,
-) -> BTreeMap<u32, Chunk> {
+) -> BTreeMap<u32, Vec<f64>> {
     let mut out = BTreeMap::new();
     let table = match chunks {
         Some(list) => run(
             client,
-            "SELECT chunk, hi, dp FROM rrd.chunk \
+            "SELECT chunk, dp FROM rrd.chunk \
              WHERE series_id = $1 AND archive = $2 AND chunk = ANY($3)",
             &[pg_sys::INT8OID, pg_sys::INT2OID, pg_sys::INT4ARRAYOID],
             &[id.into(), (archive as i16).into(), list.into()],
@@ -307,7 +355,7 @@ pub fn read_chunks(
         ),
         None => run(
             client,
-            "SELECT chunk, hi, dp FROM rrd.chunk WHERE series_id = $1 AND archive = $2",
+            "SELECT chunk, dp FROM rrd.chunk WHERE series_id = $1 AND archive = $2",
             &[pg_sys::INT8OID, pg_sys::INT2OID],
             &[id.into(), (archive as i16).into()],
             false,
@@ -315,10 +363,9 @@ pub fn read_chunks(
     };
     for row in table {
         let c: Option<i32> = spi(row.get(1));
-        let hi: Option<i64> = spi(row.get(2));
-        let dp: Option<Vec<f64>> = spi(row.get(3));
-        if let (Some(c), Some(hi), Some(dp)) = (c, hi, dp) {
-            out.insert(c as u32, Chunk { hi, dp });
+        let dp: Option<Vec<f64>> = spi(row.get(2));
+        if let (Some(c), Some(dp)) = (c, dp) {
+            out.insert(c as u32, dp);
         }
     }
     out
@@ -327,19 +374,17 @@ pub fn read_chunks(
 /// Key of a chunk row: series id, archive, chunk number.
 type ChunkKey = (i64, i16, i32);
 
-const READ_MANY: &str = "SELECT c.series_id, c.archive, c.chunk, c.hi, c.dp \
+const READ_MANY: &str = "SELECT c.series_id, c.archive, c.chunk, c.dp \
      FROM unnest($1::int8[], $2::int2[], $3::int4[]) AS u(s, a, k) \
      JOIN rrd.chunk c ON c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
 
-const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c SET hi = u.hi, dp = $5[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int8[], $6::int4[], $7::int4[]) \
-       AS u(s, a, k, hi, o, n) \
+const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c SET dp = $4[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n) \
      WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
 
-const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, hi, dp) \
-     SELECT u.s, u.a, u.k, u.hi, $5[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int8[], $6::int4[], $7::int4[]) \
-       AS u(s, a, k, hi, o, n)";
+const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
+     SELECT u.s, u.a, u.k, $4[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n)";
 
 /// Chunk rows to write in one statement, as parallel arrays.
 #[derive(Default)]
@@ -347,21 +392,19 @@ struct ChunkRows {
     s: Vec<i64>,
     a: Vec<i16>,
     k: Vec<i32>,
-    hi: Vec<i64>,
     dp: Vec<f64>,
     o: Vec<i32>,
     n: Vec<i32>,
 }
 
 impl ChunkRows {
-    fn push(&mut self, key: ChunkKey, chunk: Chunk) {
+    fn push(&mut self, key: ChunkKey, dp: &[f64]) {
         self.s.push(key.0);
         self.a.push(key.1);
         self.k.push(key.2);
-        self.hi.push(chunk.hi);
         self.o.push(self.dp.len() as i32);
-        self.n.push(chunk.dp.len() as i32);
-        self.dp.extend_from_slice(&chunk.dp);
+        self.n.push(dp.len() as i32);
+        self.dp.extend_from_slice(dp);
     }
 
     fn write(self, client: &SpiClient<'_>, sql: &'static str) {
@@ -376,7 +419,6 @@ impl ChunkRows {
                 INT8ARRAYOID,
                 INT2ARRAYOID,
                 INT4ARRAYOID,
-                INT8ARRAYOID,
                 FLOAT8ARRAYOID,
                 INT4ARRAYOID,
                 INT4ARRAYOID,
@@ -385,7 +427,6 @@ impl ChunkRows {
                 self.s.into(),
                 self.a.into(),
                 self.k.into(),
-                self.hi.into(),
                 self.dp.into(),
                 self.o.into(),
                 self.n.into(),
@@ -421,15 +462,14 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
         &[s.into(), a.into(), k.into()],
         true,
     );
-    let mut old: HashMap<ChunkKey, Chunk> = HashMap::with_capacity(keys.len());
+    let mut old: HashMap<ChunkKey, Vec<f64>> = HashMap::with_capacity(keys.len());
     for row in table {
         let s: Option<i64> = spi(row.get(1));
         let a: Option<i16> = spi(row.get(2));
         let k: Option<i32> = spi(row.get(3));
-        let hi: Option<i64> = spi(row.get(4));
-        let dp: Option<Vec<f64>> = spi(row.get(5));
-        if let (Some(s), Some(a), Some(k), Some(hi), Some(dp)) = (s, a, k, hi, dp) {
-            old.insert((s, a, k), Chunk { hi, dp });
+        let dp: Option<Vec<f64>> = spi(row.get(4));
+        if let (Some(s), Some(a), Some(k), Some(dp)) = (s, a, k, dp) {
+            old.insert((s, a, k), dp);
         }
     }
     let mut updates = ChunkRows::default();
@@ -439,12 +479,12 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
             let ring = w.ring(a);
             for (&c, edit) in edits {
                 let key = (w.id, a as i16, c as i32);
-                let existing = old.get(&key);
-                let chunk = ring.apply_edit(c, existing, edit);
+                let existing = old.get(&key).map(Vec::as_slice);
+                let dp = ring.apply_edit(c, existing, edit);
                 if existing.is_some() {
-                    updates.push(key, chunk);
+                    updates.push(key, &dp);
                 } else {
-                    inserts.push(key, chunk);
+                    inserts.push(key, &dp);
                 }
             }
         }

@@ -87,7 +87,14 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             let s = loaded
                 .remove(name)
                 .ok_or_else(|| RrdError::UnknownSeries { name: name.clone() })?;
-            works.push(SeriesWork::new(s.id, name.clone(), s.def, s.width, s.state));
+            works.push(SeriesWork::new(
+                s.id,
+                name.clone(),
+                s.def,
+                s.width,
+                s.state,
+                s.holes,
+            ));
         }
         let mut runs = Vec::new();
         let mut text = String::new();
