@@ -37,7 +37,7 @@ pub struct Series {
 /// Holes per archive from the stored `(archive, first, last)` triples.
 fn holes_from(flat: &[i64], archives: usize) -> Result<Vec<Holes>> {
     let mut out = vec![Holes::new(); archives];
-    if flat.len() % 3 != 0 {
+    if !flat.len().is_multiple_of(3) {
         return Err(RrdError::Corrupt {
             msg: "holes are not triples".into(),
         });
