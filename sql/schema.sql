@@ -19,8 +19,9 @@ CREATE TABLE rrd.series (
 ALTER SEQUENCE rrd.series_id_seq OWNED BY rrd.series.id;
 
 -- One row per series: the small state every update rewrites. No indexed
--- column changes on update and half of each page is kept free, so the
--- rewrite is a HOT update on the same page.
+-- column changes on update and more than half of each page is kept free,
+-- so that even when every series of a page is updated by one statement
+-- each rewrite is a HOT update on the same page.
 CREATE TABLE rrd.state (
     series_id       bigint PRIMARY KEY REFERENCES rrd.series (id) ON DELETE CASCADE,
     last_up         bigint NOT NULL,            -- microseconds since 1970-01-01
@@ -32,20 +33,24 @@ CREATE TABLE rrd.state (
     -- unknown runs of slots that were not written, as (archive, first slot,
     -- last slot) triples: a long gap costs one entry, not a chunk rewrite
     holes           bigint[] NOT NULL DEFAULT '{}'
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 45);
 
 -- One row per series x archive x chunk: a run of ring slots and nothing
 -- else, so that writing one slot changes eight bytes of the row. Slot
 -- values are NaN when unknown, so the array has no null bitmap. STORAGE
 -- PLAIN: a chunk row is never compressed or moved to TOAST; its width keeps
--- it inside one heap page.
+-- it inside one heap page. A series' rows are all written at create, next
+-- to each other. Fillfactor 75 puts three rows of the default width (240
+-- slots, 1994 bytes with the row's own bytes) on a page and leaves room
+-- for one more version, so a statement that rewrites one row of a page
+-- updates it in place (HOT).
 CREATE TABLE rrd.chunk (
     series_id bigint   NOT NULL REFERENCES rrd.series (id) ON DELETE CASCADE,
     archive   smallint NOT NULL,
     chunk     integer  NOT NULL,
     dp        double precision[] NOT NULL,
     PRIMARY KEY (series_id, archive, chunk)
-) WITH (fillfactor = 70);
+) WITH (fillfactor = 75);
 ALTER TABLE rrd.chunk ALTER COLUMN dp SET STORAGE PLAIN;
 
 -- The stored bytes of a definition, read by the update path without

@@ -36,6 +36,9 @@ pub struct SeriesWork {
     pub holes: Vec<Holes>,
     /// Updates applied.
     pub applied: u64,
+    /// Last update time as loaded: the state row is rewritten only if it
+    /// still holds this time.
+    pub loaded_last_up: i64,
 }
 
 impl SeriesWork {
@@ -56,6 +59,7 @@ impl SeriesWork {
             name,
             def,
             width,
+            loaded_last_up: state.last_up,
             state,
             edits: vec![BTreeMap::new(); n],
             holes,

@@ -10,7 +10,7 @@ use crate::engine::State;
 use crate::error::{Result, RrdError};
 use crate::errors::{spi, OrRaise};
 use crate::rrd_type::Rrd;
-use crate::storage::{self, Series, DEFAULT_CHUNK_WIDTH};
+use crate::storage::{self, Series, DEFAULT_CHUNK_WIDTH, MAX_CHUNK_WIDTH};
 use crate::time;
 
 /// Unwraps a required SQL argument.
@@ -51,20 +51,31 @@ fn create(
     name: Option<&str>,
     def: Option<Rrd>,
     start: default!(Option<TimestampWithTimeZone>, "NULL"),
+    chunk_width: default!(Option<i32>, "NULL"),
 ) -> i64 {
-    create_inner(name, def, start).or_raise()
+    create_inner(name, def, start, chunk_width).or_raise()
 }
 
 fn create_inner(
     name: Option<&str>,
     def: Option<Rrd>,
     start: Option<TimestampWithTimeZone>,
+    chunk_width: Option<i32>,
 ) -> Result<i64> {
     let name = required(name, "series name")?;
     let def = required(def, "definition")?.def;
     if name.is_empty() {
         return Err(RrdError::param("series name must not be empty"));
     }
+    let width = match chunk_width {
+        None => DEFAULT_CHUNK_WIDTH,
+        Some(w) if (1..=MAX_CHUNK_WIDTH as i32).contains(&w) => w as u64,
+        Some(w) => {
+            return Err(RrdError::param(format!(
+                "chunk_width must be between 1 and {MAX_CHUNK_WIDTH}, got {w}"
+            )))
+        }
+    };
     let start_us = match start {
         Some(t) => unix_us(t, "start")?,
         None => {
@@ -90,7 +101,7 @@ fn create_inner(
                 name: name.to_string(),
             });
         }
-        let width = DEFAULT_CHUNK_WIDTH.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
+        let width = width.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
         let id: i64 = spi(client
             .update(
                 "INSERT INTO rrd.series (name, def, chunk_width) VALUES ($1, $2::rrd.rrd, $3) RETURNING id",
@@ -100,6 +111,7 @@ fn create_inner(
             .and_then(|t| t.first().get_one::<i64>()))
         .ok_or_else(|| RrdError::Corrupt { msg: "no id returned".into() })?;
         storage::insert_state(client, id, &state);
+        storage::allocate_chunks(client, id, &def, width);
         Ok(id)
     })
 }

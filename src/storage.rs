@@ -3,7 +3,7 @@
 //! plans for the life of the backend and work on many series at once.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use pgrx::datum::DatumWithOid;
@@ -23,6 +23,9 @@ extension_sql_file!("../sql/schema.sql", name = "schema", requires = [Rrd]);
 /// Chunk width of new series: 240 doubles keep a chunk row near 2 KB, under
 /// the TOAST threshold with room for HOT updates on its page.
 pub const DEFAULT_CHUNK_WIDTH: u64 = 240;
+
+/// Widest chunk row: 1000 doubles and the row's own bytes fill one page.
+pub const MAX_CHUNK_WIDTH: u64 = 1000;
 
 /// A series as loaded for one call.
 pub struct Series {
@@ -231,6 +234,26 @@ pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
     })
 }
 
+/// Writes every chunk row of a new series, all slots unknown. The rows of
+/// one series are inserted together, so they share pages with each other
+/// rather than with other series': series updated in step then change one
+/// row per page per statement, which leaves room for a same-page (HOT)
+/// update. The rings take their full size at once, as rrdtool's files do.
+pub fn allocate_chunks(client: &SpiClient<'_>, id: i64, def: &Definition, width: u64) {
+    let rows: Vec<i64> = def.archives.iter().map(|a| a.rows as i64).collect();
+    run(
+        client,
+        "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
+         SELECT $1, a.i - 1, c, array_fill('NaN'::float8, ARRAY[least($2, a.n - c * $2)::int]) \
+         FROM unnest($3::int8[]) WITH ORDINALITY AS a(n, i), \
+              generate_series(0, (a.n - 1) / $2) AS c \
+         ORDER BY a.i, c",
+        &[pg_sys::INT8OID, pg_sys::INT8OID, pg_sys::INT8ARRAYOID],
+        &[id.into(), (width as i64).into(), rows.into()],
+        true,
+    );
+}
+
 fn cdp_arrays(state: &State) -> (Vec<f64>, Vec<i64>) {
     (
         state.cdp.iter().map(|c| c.val).collect(),
@@ -262,15 +285,20 @@ const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds 
      cdp_val = $6[u.o + 1 : u.o + u.n], cdp_unknown = $7[u.o + 1 : u.o + u.n], \
      holes = coalesce($10[u.ho + 1 : u.ho + u.hn], '{}') \
      FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[], \
-                 $11::int4[], $12::int4[]) \
-       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn) \
-     WHERE st.series_id = u.id";
+                 $11::int4[], $12::int4[], $13::int8[]) \
+       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn, loaded_last_up) \
+     WHERE st.series_id = u.id AND st.last_up = u.loaded_last_up \
+     RETURNING st.series_id";
 
-/// Rewrites the state rows of `works` in one statement.
-pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
+/// Rewrites the state rows of `works` in one statement, each only if it
+/// still holds the last update time it was loaded with, and returns the ids
+/// of the rows rewritten. A rewritten row stays locked to this transaction,
+/// so the chunk rows of its series can be read and written safely after.
+pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64> {
     if works.is_empty() {
-        return;
+        return HashSet::new();
     }
+    let loaded: Vec<i64> = works.iter().map(|w| w.loaded_last_up).collect();
     let mut ids = Vec::with_capacity(works.len());
     let mut last_up = Vec::with_capacity(works.len());
     let mut last_ds = Vec::with_capacity(works.len());
@@ -301,7 +329,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
         }
     }
     use pg_sys::*;
-    run(
+    let table = run(
         client,
         SAVE_STATES,
         &[
@@ -317,6 +345,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
             INT8ARRAYOID,
             INT4ARRAYOID,
             INT4ARRAYOID,
+            INT8ARRAYOID,
         ],
         &[
             ids.into(),
@@ -331,9 +360,11 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) {
             holes.into(),
             hole_offs.into(),
             hole_lens.into(),
+            loaded.into(),
         ],
         true,
     );
+    table.filter_map(|row| spi(row.get::<i64>(1))).collect()
 }
 
 /// Reads chunk rows `chunks` (or all, if `None`) of one archive.

@@ -2,7 +2,7 @@
 //! one series, or parallel arrays of points of many series. Every form runs
 //! the points through the engine in order and writes each changed row once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -71,53 +71,115 @@ impl Batch {
     }
 }
 
-/// Applies a batch: locks the series' state rows, runs every point through
-/// the engine in order, then writes each changed chunk row and state row
-/// once. Returns the number of points skipped (always 0 with
-/// `OnBad::Fail`, where the first refused point fails the whole batch).
+/// Applies a batch: runs every point through the engine in order, then
+/// writes each changed state row and chunk row once. Returns the number of
+/// points skipped (always 0 with `OnBad::Fail`, where the first refused
+/// point fails the whole batch).
+///
+/// Series are read without a lock. Each state row is rewritten only if it
+/// still holds the time it was read with, which also locks it; a series
+/// that another transaction changed in between is read again under lock
+/// and its points are run again. The chunk rows are read and written only
+/// once every state row is held.
 pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     if batch.names.is_empty() {
         return Ok(0);
     }
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
-        let mut loaded = storage::load_many(client, &names, true)?;
-        let mut works = Vec::with_capacity(names.len());
-        for name in &batch.names {
-            let s = loaded
-                .remove(name)
-                .ok_or_else(|| RrdError::UnknownSeries { name: name.clone() })?;
-            works.push(SeriesWork::new(
-                s.id,
-                name.clone(),
-                s.def,
-                s.width,
-                s.state,
-                s.holes,
-            ));
-        }
-        let mut runs = Vec::new();
-        let mut text = String::new();
-        let mut skipped = 0;
-        for (i, p) in batch.points.iter().enumerate() {
-            let value = match &p.value {
-                Value::Unknown => None,
-                Value::Float(v) => {
-                    batch::float_text(*v, &mut text);
-                    Some(text.as_str())
-                }
-                Value::Text(s) => Some(s.as_str()),
-            };
-            let pos = i as u64 + 1;
-            if batch::apply_point(&mut works[p.series], pos, p.t_us, value, on_bad, &mut runs)? {
-                skipped += 1;
+        let loaded = storage::load_many(client, &names, false)?;
+        let mut works = series_works(batch, &names, loaded)?;
+        let mut skipped = vec![0; works.len()];
+        run_points(batch, &mut works, &mut skipped, None, on_bad)?;
+        let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
+        let saved = storage::save_states(client, &changed);
+        let lost: Vec<usize> = (0..works.len())
+            .filter(|&i| works[i].applied > 0 && !saved.contains(&works[i].id))
+            .collect();
+        if !lost.is_empty() {
+            let lost_names: Vec<&str> = lost.iter().map(|&i| names[i]).collect();
+            let mut again = storage::load_many(client, &lost_names, true)?;
+            for &i in &lost {
+                let s = again
+                    .remove(names[i])
+                    .ok_or_else(|| RrdError::UnknownSeries {
+                        name: names[i].to_string(),
+                    })?;
+                works[i] =
+                    SeriesWork::new(s.id, names[i].to_string(), s.def, s.width, s.state, s.holes);
+                skipped[i] = 0;
+            }
+            let only: HashSet<usize> = lost.iter().copied().collect();
+            run_points(batch, &mut works, &mut skipped, Some(&only), on_bad)?;
+            let redo: Vec<&SeriesWork> = lost.iter().map(|&i| &works[i]).collect();
+            let saved = storage::save_states(client, &redo);
+            if let Some(w) = redo
+                .iter()
+                .find(|w| w.applied > 0 && !saved.contains(&w.id))
+            {
+                return Err(RrdError::Corrupt {
+                    msg: format!("state of series \"{}\" changed while locked", w.name),
+                });
             }
         }
         let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
         storage::write_chunks(client, &changed);
-        storage::save_states(client, &changed);
-        Ok(skipped)
+        Ok(skipped.iter().sum())
     })
+}
+
+/// The work of each series of `batch`, in the batch's order.
+fn series_works(
+    batch: &Batch,
+    names: &[&str],
+    mut loaded: HashMap<String, storage::Series>,
+) -> Result<Vec<SeriesWork>> {
+    let mut works = Vec::with_capacity(names.len());
+    for name in &batch.names {
+        let s = loaded
+            .remove(name)
+            .ok_or_else(|| RrdError::UnknownSeries { name: name.clone() })?;
+        works.push(SeriesWork::new(
+            s.id,
+            name.clone(),
+            s.def,
+            s.width,
+            s.state,
+            s.holes,
+        ));
+    }
+    Ok(works)
+}
+
+/// Runs the points of `batch` (of the series in `only`, or all) through
+/// their series' work, counting skipped points per series.
+fn run_points(
+    batch: &Batch,
+    works: &mut [SeriesWork],
+    skipped: &mut [i64],
+    only: Option<&HashSet<usize>>,
+    on_bad: OnBad,
+) -> Result<()> {
+    let mut runs = Vec::new();
+    let mut text = String::new();
+    for (i, p) in batch.points.iter().enumerate() {
+        if only.is_some_and(|o| !o.contains(&p.series)) {
+            continue;
+        }
+        let value = match &p.value {
+            Value::Unknown => None,
+            Value::Float(v) => {
+                batch::float_text(*v, &mut text);
+                Some(text.as_str())
+            }
+            Value::Text(s) => Some(s.as_str()),
+        };
+        let pos = i as u64 + 1;
+        if batch::apply_point(&mut works[p.series], pos, p.t_us, value, on_bad, &mut runs)? {
+            skipped[p.series] += 1;
+        }
+    }
+    Ok(())
 }
 
 /// A single update: its error is the point's own, without a position.

@@ -91,3 +91,25 @@ SELECT count(v) AS known, count(*) AS total FROM rrd.fetch('store.a', 'MAX',
 SELECT max(pg_column_size(st.*)) < 256 AS state_row_small FROM rrd.state st;
 SELECT rrd.drop('store.a'), rrd.drop('store.b'), rrd.drop('store.c');
 DROP TRIGGER count_writes ON rrd.chunk;
+
+-- Updates are HOT: the current version of a rewritten row is a heap-only
+-- tuple, made by an update on the same page without a new index entry.
+CREATE EXTENSION pageinspect;
+CREATE FUNCTION heap_only(rel regclass, t tid) RETURNS boolean LANGUAGE sql AS $$
+  SELECT (t_infomask2 & 32768) <> 0
+  FROM heap_page_items(get_raw_page(rel::text, (t::text::point)[0]::int))
+  WHERE lp = (t::text::point)[1]::int $$;
+SELECT rrd.create('store.h', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:1000 RRA:MAX:0.5:6:100',
+                  to_timestamp(1000000000)) > 0 AS created;
+SELECT rrd.update('store.h', ARRAY[to_timestamp(1000000010), to_timestamp(1000000020)], ARRAY[1, 2]);
+SELECT rrd.update('store.h', to_timestamp(1000000030), 3);
+SELECT heap_only('rrd.state', st.ctid) AS state_hot
+FROM rrd.state st JOIN rrd.series s ON s.id = st.series_id WHERE s.name = 'store.h';
+SELECT archive, chunk, heap_only('rrd.chunk', c.ctid) AS chunk_hot
+FROM rrd.chunk c JOIN rrd.series s ON s.id = c.series_id
+WHERE s.name = 'store.h' AND chunk = 0 AND archive = 0;
+-- Every row of a series is allocated at create, its rows next to each other.
+SELECT count(*) AS chunk_rows, count(DISTINCT (c.ctid::text::point)[0]) AS pages
+FROM rrd.chunk c JOIN rrd.series s ON s.id = c.series_id WHERE s.name = 'store.h';
+SELECT rrd.drop('store.h');
+DROP EXTENSION pageinspect;
