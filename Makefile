@@ -75,8 +75,10 @@ regress: test-cluster
 doctest: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/doctest.py docs/*.md
 
+# The same traces one update per call, then through the batch forms (arrays, rrd.points).
 differential: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
+	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed
 
 clean: stop
 	cargo clean

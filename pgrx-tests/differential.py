@@ -23,6 +23,11 @@ Usage (the system interpreter: it has the `rrdtool` module):
     --batch B       traces per psql run (default 25)
     --exact         values must be the same double (default: within 1e-9 relative)
     --verbose       one line per trace
+    --path P        how updates reach pg_rrd: point (default: one
+                    rrd.update(name, t, v) each), array (rrd.update over t[]
+                    and v[]), many (rrd.update over names[], several traces
+                    interleaved), points (INSERT or COPY into rrd.points), or
+                    mixed (any of these per batch); see "the batch paths"
 
 Most traces run in BEGIN ... ROLLBACK; the others commit each statement and
 drop their series at the end; either way the database is left as it was.
@@ -43,6 +48,7 @@ Under those rules pg_rrd is expected to agree bit for bit (--exact).
 """
 
 import argparse
+import datetime
 import math
 import os
 import random
@@ -65,6 +71,8 @@ CFS = ["AVERAGE", "MIN", "MAX", "LAST"]
 INT_KINDS = ("COUNTER", "DERIVE")
 REL_TOL = 1e-9
 EXACT = False  # --exact: values must be the same double, not just within REL_TOL
+PATH = "point"  # --path: how updates reach pg_rrd (see "the batch paths")
+SEED = "1"  # --seed, for the batch paths' choices
 MAX_FETCH_ROWS = 4000
 LAST_DS_LEN = 30  # rrd_format.h: rrdtool keeps at most 29 characters of the last input
 
@@ -667,35 +675,244 @@ def sql_fetch(tr, f):
 
 
 def trace_sql(tr):
-    """The statements of one trace, with the markers parse_output() reads.
+    """The statements of one trace through the single-point path (see unit_sql)."""
+    return unit_sql([tr], "point", None)
 
-    Most traces run in one transaction that is rolled back; the others
-    commit every statement (so whatever pg_rrd keeps across statements or
-    transactions is exercised too) and drop their series at the end."""
-    auto = tr.mode == "autocommit"
-    stmts = ["\\echo @T %d" % tr.n, "\\o /dev/null"]
-    if auto:  # a series left behind by an interrupted run
-        stmts.append("DO $$ BEGIN PERFORM rrd.drop(%s); EXCEPTION WHEN OTHERS THEN NULL; END $$;" % q(tr.name))
-    else:
-        stmts.append("BEGIN;")
-    stmts.append(sql_create(tr))
-    stmts += [sql_update(tr, u) for u in tr.updates]
-    stmts.append("\\o")
-    for i, f in enumerate(tr.fetches):
-        stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
-    stmts += ["\\o /dev/null", "SELECT rrd.drop(%s);" % q(tr.name) if auto else "ROLLBACK;", "\\o"]
-    stmts.append("\\echo @E %d" % tr.n)
+
+# ---------------------------------------------------------------------------
+# the batch paths
+#
+# --path chooses how the updates reach pg_rrd:
+#   point   one `rrd.update(name, t, v)` statement per update (the default);
+#   array   `rrd.update(name, t[], v[])`, 1 to 50 consecutive updates a call;
+#   many    several traces run together ("a unit"), and each round sends a
+#           run of updates of each of them in one `rrd.update(names[], t[], v[])`
+#           call, the series interleaved at random;
+#   points  the same rounds as multi-row `INSERT INTO rrd.points`, or as
+#           `COPY rrd.points FROM STDIN` (in the psql script, data inline);
+#   mixed   units of several traces; each round picks one of the above (array:
+#           one call per trace); some calls pass skip_bad => true and some
+#           INSERTs and COPYs run with pg_rrd.skip_bad_points on, which must
+#           change nothing.
+# Batch sizes, interleavings and choices come from a generator seeded by the
+# run's seed, the path and the unit's first trace, so a run is repeatable.
+# Which traces share a unit depends on the seed and the trace numbers only;
+# --only keeps the listed traces of each unit (list all of a unit's members,
+# printed with a failure, to replay it as it ran).
+#
+# The batch forms carry float8 only. A value whose text is not exactly what
+# pg_rrd makes of its double (shortest round-trip digits, see float_text in
+# batch.rs) is one rrdtool would read differently, such as a COUNTER input
+# above 2^53 or a numeric with trailing zeros: such an update is sent alone
+# through the single-point numeric form, cutting its batch in two at that
+# point (the order of every series' updates stays the same).
+#
+# Every update of a trace is one rrdtool accepted (the generator makes times
+# increase and values readable), so no batch expects a refused point; a
+# refused point would fail its whole statement, and the unit would report an
+# error.
+
+PATHS = ("point", "array", "many", "points", "mixed")
+MIXED_METHODS = ("point", "array", "many", "insert", "copy")
+FLOAT_ELEM = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
+
+
+def float_safe(v):
+    """True if update value text v reaches the engine unchanged through a float8."""
+    if v is None or v in SPECIAL_SQL:
+        return True
+    try:
+        return shortest_text(float(v)) == v
+    except ValueError:
+        return False
+
+
+def ts_text(sec, usec):
+    """A timestamptz literal (UTC) for (sec, usec), exact to the microsecond."""
+    d = datetime.datetime.fromtimestamp(sec, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%d %H:%M:%S") + (".%06d" % usec if usec else "") + "+00"
+
+
+def elem(tr, v):
+    """The float8 input text of update value v; None for SQL NULL."""
+    if v is None:
+        return "NaN" if "NaN" in tr.unknown_sql else None
+    return FLOAT_ELEM.get(v, v)
+
+
+def sql_array(tr, items, skip):
+    """One `rrd.update(name, t[], v[])` call for items [(tr, update)] of trace tr."""
+    ts = ",".join('"%s"' % ts_text(u[1], u[2]) for _, u in items)
+    vs = ",".join(elem(tr, u[3]) or "NULL" for _, u in items)
+    return ("SELECT rrd.update(%s, '{%s}'::timestamptz[], '{%s}'::float8[]%s);"
+            % (q(tr.name), ts, vs, ", skip_bad => true" if skip else ""))
+
+
+def sql_many(items, skip):
+    """One `rrd.update(names[], t[], v[])` call for items [(trace, update)]."""
+    ns = ",".join('"%s"' % tr.name for tr, _ in items)
+    ts = ",".join('"%s"' % ts_text(u[1], u[2]) for _, u in items)
+    vs = ",".join(elem(tr, u[3]) or "NULL" for tr, u in items)
+    return ("SELECT rrd.update('{%s}'::text[], '{%s}'::timestamptz[], '{%s}'::float8[]%s);"
+            % (ns, ts, vs, ", skip_bad => true" if skip else ""))
+
+
+def sql_insert(items):
+    """One multi-row `INSERT INTO rrd.points` for items [(trace, update)]."""
+    rows = []
+    for tr, u in items:
+        e = elem(tr, u[3])
+        rows.append("(%s, '%s', %s)" % (q(tr.name), ts_text(u[1], u[2]), "NULL" if e is None else q(e)))
+    return "INSERT INTO rrd.points (name, t, v) VALUES %s;" % ", ".join(rows)
+
+
+def sql_copy(items):
+    """`COPY rrd.points FROM STDIN` with its data inline, for items [(trace, update)]."""
+    lines = ["COPY rrd.points (name, t, v) FROM STDIN;"]
+    for tr, u in items:
+        e = elem(tr, u[3])
+        lines.append("%s\t%s\t%s" % (tr.name, ts_text(u[1], u[2]), "\\N" if e is None else e))
+    lines.append("\\.")
+    return "\n".join(lines)
+
+
+def batched(method, items, rng):
+    """Statements sending items [(trace, update)] in order by `method`; an
+    update whose value needs more than a double goes alone (sql_update)."""
+    out = []
+    run = []
+
+    def flush():
+        if not run:
+            return
+        skip = rng.random() < 0.2 and PATH == "mixed"
+        if method == "array":
+            out.append(sql_array(run[0][0], run, skip))
+        elif method == "many":
+            out.append(sql_many(run, skip))
+        else:
+            if skip:  # skips nothing here: every update is one rrdtool took
+                out.append("SET pg_rrd.skip_bad_points = on;")
+            out.append(sql_insert(run) if method == "insert" else sql_copy(run))
+            if skip:
+                out.append("RESET pg_rrd.skip_bad_points;")
+        run.clear()
+
+    for tr, u in items:
+        if method == "point" or not float_safe(u[3]):
+            flush()
+            out.append(sql_update(tr, u))
+        else:
+            run.append((tr, u))
+    flush()
+    return out
+
+
+def unit_updates(unit, path, seed):
+    """The update statements of a unit of traces sent by `path`."""
+    if path == "point":
+        return [sql_update(tr, u) for tr in unit for u in tr.updates]
+    rng = random.Random("pg_rrd-differential-batches:%s:%s:%d" % (seed, path, unit[0].n))
+    pos = [0] * len(unit)
+    stmts = []
+    while any(pos[j] < len(tr.updates) for j, tr in enumerate(unit)):
+        if path == "mixed":
+            method = rng.choice(MIXED_METHODS)
+        elif path == "points":
+            method = "copy" if rng.random() < 0.3 else "insert"
+        else:
+            method = path
+        runs = []
+        for j, tr in enumerate(unit):
+            left = len(tr.updates) - pos[j]
+            k = 0 if len(unit) > 1 and rng.random() < 0.2 else rng.randint(1, rng.choice([3, 10, 50]))
+            k = min(k, left)
+            runs.append([(tr, u) for u in tr.updates[pos[j]:pos[j] + k]])
+            pos[j] += k
+        if method == "array":
+            for r in runs:
+                stmts += batched("array", r, rng)
+            continue
+        # interleave the runs at random, each in its own order
+        merged = []
+        idx = [0] * len(runs)
+        while True:
+            live = [j for j in range(len(runs)) if idx[j] < len(runs[j])]
+            if not live:
+                break
+            j = rng.choice(live)
+            merged.append(runs[j][idx[j]])
+            idx[j] += 1
+        stmts += batched(method, merged, rng)
     return stmts
 
 
-def build_script(traces):
-    """The SQL script of one batch, and for each of its lines the trace it belongs to."""
+def make_units(traces, path, seed, grouped=True):
+    """The traces in units that run together: one each for point and array
+    (and when not grouped), else consecutive trace numbers, 1 to 6 a unit.
+    Every trace of a unit takes the first one's mode."""
+    if path in ("point", "array") or not grouped:
+        return [[tr] for tr in traces]
+    rng = random.Random("pg_rrd-differential-units:%s:%s" % (seed, path))
+    top = max(tr.n for tr in traces)
+    group = {}
+    n = g = 0
+    while n <= top:
+        size = rng.choice([1, 2, 3, 4, 6])
+        for m in range(n, n + size):
+            group[m] = g
+        n += size
+        g += 1
+    units = []
+    for tr in traces:
+        if units and group.get(units[-1][0].n) == group.get(tr.n):
+            units[-1].append(tr)
+        else:
+            units.append([tr])
+    for unit in units:
+        for tr in unit:
+            tr.mode = unit[0].mode
+    return units
+
+
+def unit_sql(unit, path, seed):
+    """The statements of a unit of traces, with the markers parse_output() reads.
+
+    Most units run in one transaction that is rolled back; the others
+    commit every statement (so whatever pg_rrd keeps across statements or
+    transactions is exercised too) and drop their series at the end."""
+    auto = unit[0].mode == "autocommit"
+    stmts = ["\\echo @T %d" % tr.n for tr in unit] + ["\\o /dev/null"]
+    if auto:  # series left behind by an interrupted run
+        stmts += ["DO $$ BEGIN PERFORM rrd.drop(%s); EXCEPTION WHEN OTHERS THEN NULL; END $$;" % q(tr.name)
+                  for tr in unit]
+    else:
+        stmts.append("BEGIN;")
+    stmts += [sql_create(tr) for tr in unit]
+    ups = unit_updates(unit, path, seed)
+    for tr in unit:
+        tr.sent = ups
+        tr.unit = [t.n for t in unit]
+    stmts += ups
+    stmts.append("\\o")
+    for tr in unit:
+        for i, f in enumerate(tr.fetches):
+            stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
+    stmts.append("\\o /dev/null")
+    stmts += ["SELECT rrd.drop(%s);" % q(tr.name) for tr in unit] if auto else ["ROLLBACK;"]
+    stmts.append("\\o")
+    stmts += ["\\echo @E %d" % tr.n for tr in unit]
+    return stmts
+
+
+def build_script(units, path, seed):
+    """The SQL script of one batch, and for each of its lines the unit it belongs to."""
     lines = ["\\pset null NULL"]
     owner = [None]
-    for tr in traces:
-        stmts = trace_sql(tr)
-        lines += stmts
-        owner += [tr] * len(stmts)
+    for unit in units:
+        text = "\n".join(unit_sql(unit, path, seed)).split("\n")
+        lines += text
+        owner += [unit] * len(text)
     return "\n".join(lines) + "\n", owner
 
 
@@ -738,19 +955,23 @@ def parse_output(out):
     return done
 
 
-def run_pg(traces, batch):
-    """Runs the traces through psql; returns {n: {fetch i: rows}} or {n: PgError}."""
+def run_pg(traces, batch, grouped=True):
+    """Runs the traces through psql; returns {n: {fetch i: rows}} or {n: PgError}.
+    A unit (see make_units) that fails gives each of its traces the error."""
     results = {}
-    pending = list(traces)
+    pending = make_units(traces, PATH, SEED, grouped)
     while pending:
-        chunk, pending = pending[:batch], pending[batch:]
+        chunk, size = [], 0
+        while pending and size < batch:
+            chunk.append(pending.pop(0))
+            size += len(chunk[-1])
         while chunk:
-            script, owner = build_script(chunk)
+            script, owner = build_script(chunk, PATH, SEED)
             p = subprocess.run(psql_cmd(), input=script, capture_output=True, text=True)
             done = parse_output(p.stdout)
             results.update(done)
             if p.returncode == 0:
-                missing = [t.n for t in chunk if t.n not in done]
+                missing = [t.n for u in chunk for t in u if t.n not in done]
                 if missing:
                     raise SystemExit("differential: psql output lacks traces %s:\n%s" % (missing, p.stderr))
                 break
@@ -762,7 +983,11 @@ def run_pg(traces, batch):
                 raise SystemExit("differential: psql failed (exit %d):\n%s" % (p.returncode, p.stderr.strip()))
             line = int(m.group(1))
             bad = owner[line - 1]
-            results[bad.n] = PgError("%s\n    at: %s" % (m.group(3).strip(), script.split("\n")[line - 1]))
+            at = script.split("\n")[line - 1]
+            if len(at) > 300:
+                at = at[:300] + "..."
+            for tr in bad:
+                results[tr.n] = PgError("%s\n    at: %s" % (m.group(3).strip(), at))
             if not m.group(2):
                 time.sleep(3)  # the server restarts after a crash
             k = chunk.index(bad)
@@ -818,7 +1043,8 @@ def fetch_cli(tr, f, path="/tmp/t.rrd"):
 def dump_trace(tr, fis, out):
     """A trace as a script that reproduces it, rrdtool then SQL."""
     w = out.write
-    w("# ---- trace %d of seed %s (rerun: --seed %s --only %d)\n" % (tr.n, tr.seed, tr.seed, tr.n))
+    path = "" if PATH == "point" else " --path %s" % PATH
+    w("# ---- trace %d of seed %s (rerun: --seed %s%s --only %d)\n" % (tr.n, tr.seed, tr.seed, path, tr.n))
     w("# %s, %d updates, last update %d\n" % (tr.kind, len(tr.updates), tr.last_up()))
     w("# rrdtool:\n")
     w("rm -f /tmp/t.rrd; rrdtool create /tmp/t.rrd --start %d --step %s %s %s\n"
@@ -828,11 +1054,22 @@ def dump_trace(tr, fis, out):
         w("rrdtool update /tmp/t.rrd %s\n" % " ".join(args[i:i + 8]))
     for i in fis:
         w(fetch_cli(tr, tr.fetches[i]) + "\n")
-    w("# SQL (%s):\n" % tr.mode)
     auto = tr.mode == "autocommit"
-    w(("" if auto else "BEGIN;\n") + sql_create(tr) + "\n")
-    for u in tr.updates:
-        w(sql_update(tr, u) + "\n")
+    sent = getattr(tr, "sent", None)
+    if PATH == "point" or sent is None:
+        w("# SQL (%s):\n" % tr.mode)
+        w(("" if auto else "BEGIN;\n") + sql_create(tr) + "\n")
+        for u in tr.updates:
+            w(sql_update(tr, u) + "\n")
+    else:
+        others = [n for n in tr.unit if n != tr.n]
+        w("# SQL (%s, --path %s%s):\n" % (tr.mode, PATH, ", with traces %s (rerun: --seed %s --path %s --only %s)"
+                                         % (others, tr.seed, PATH, ",".join(map(str, tr.unit))) if others else ""))
+        w("" if auto else "BEGIN;\n")
+        for n in tr.unit:
+            w("-- SELECT rrd.create(...) of trace %d\n" % n if n != tr.n else sql_create(tr) + "\n")
+        for st in sent:
+            w(st + "\n")
     for i in fis:
         w(sql_fetch(tr, tr.fetches[i]) + "\n")
     w(("SELECT rrd.drop(%s);" % q(tr.name) if auto else "ROLLBACK;") + "\n")
@@ -924,7 +1161,7 @@ def shrink(tr, fi, res0, files, batch, out):
             named.append(c)
         if not named:
             return []
-        results = run_pg(named, batch)
+        results = run_pg(named, batch, grouped=False)
         ok = []
         for c in named:
             r = results.get(c.n)
@@ -983,7 +1220,7 @@ def shrink(tr, fi, res0, files, batch, out):
     if not final:
         return None
     cur = final[0]
-    res = run_pg([cur], batch)[cur.n]
+    res = run_pg([cur], batch, grouped=False)[cur.n]
     cur.n, cur.name = tr.n, "diff.%s.%d" % (tr.seed, tr.n)
     out.write("# shrunk trace %d fetch %d to %d updates, %d archives:\n"
               % (tr.n, fi, len(cur.updates), len(cur.rras)))
@@ -1003,9 +1240,12 @@ def main():
     ap.add_argument("--shrink", action="store_true")
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--exact", action="store_true")
+    ap.add_argument("--path", choices=PATHS, default="point")
     args = ap.parse_args()
-    global EXACT
+    global EXACT, PATH, SEED
     EXACT = args.exact
+    PATH = args.path
+    SEED = args.seed
 
     t0 = time.time()
     ids = [int(x) for x in args.only.split(",")] if args.only else list(range(args.traces))
@@ -1065,11 +1305,42 @@ def main():
             shrink(tr, fi, res, files, args.batch, sys.stdout)
         print("differential: %d updates; %d known values compared, %d of them bit-identical; "
               "rrdtool %.1fs, pg_rrd %.1fs" % (nupd, known, identical, t_rrd, t_pg))
+        if PATH != "point":
+            print("differential: --path %s: %s" % (PATH, path_stats(traces)))
         print("differential: %d traces, %d rows compared, %d mismatches" % (len(traces), compared, mismatches))
         print("%d passed, %d failed" % (len(traces) - len(failed), len(failed)))
         return 1 if failed else 0
     finally:
         files.close()
+
+
+def path_stats(traces):
+    """How the updates were sent: statements of each form, and updates in them."""
+    from collections import Counter
+    stmts, points = Counter(), Counter()
+    seen = set()
+    for tr in traces:
+        sent = getattr(tr, "sent", None)
+        if sent is None or id(sent) in seen:
+            continue
+        seen.add(id(sent))
+        for st in sent:
+            if st.startswith(("SET ", "RESET ")):
+                continue
+            if st.startswith("COPY"):
+                form, k = "copy", st.count("\n") - 1
+            elif st.startswith("INSERT"):
+                form, k = "insert", st.count("), (") + 1
+            elif st.startswith("SELECT rrd.update('{"):
+                form, k = "many", st.split("'")[3].count('","') + 1
+            elif "'::timestamptz[]" in st:
+                form, k = "array", st.split("'")[3].count('","') + 1
+            else:
+                form, k = "point", 1
+            stmts[form] += 1
+            points[form] += k
+    return ", ".join("%s %d statements (%d updates)" % (f, stmts[f], points[f])
+                     for f in ("point", "array", "many", "insert", "copy") if stmts[f])
 
 
 def print_stats(traces, secs):
