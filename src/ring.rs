@@ -35,6 +35,16 @@ pub struct ChunkEdit {
     slots: Vec<Option<f64>>,
 }
 
+impl ChunkEdit {
+    /// The given slots, as (offset in the row, value).
+    pub fn written(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(off, v)| v.map(|v| (off, v)))
+    }
+}
+
 impl Ring {
     /// A ring of `rows` slots in chunks of at most `width`.
     pub fn new(rows: u64, width: u64) -> Ring {

@@ -430,121 +430,143 @@ pub fn read_chunks(
 /// Key of a chunk row: series id, archive, chunk number.
 type ChunkKey = (i64, i16, i32);
 
-const READ_MANY: &str = "SELECT c.series_id, c.archive, c.chunk, c.dp \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[]) AS u(s, a, k) \
-     JOIN rrd.chunk c ON c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
+/// The slots of stored row `dp` at `offsets` (0-based) set to `values`.
+/// The write path's one statement per batch rewrites each changed row with
+/// it, so the rows never travel to the extension and back.
+#[pg_extern(immutable, parallel_safe)]
+fn set_slots(dp: Array<f64>, offsets: Array<i32>, values: Array<f64>) -> Vec<f64> {
+    let mut out: Vec<f64> = match dp.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => dp.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    };
+    for (off, v) in offsets.iter().zip(values.iter()) {
+        let slot = off
+            .and_then(|o| usize::try_from(o).ok())
+            .and_then(|o| out.get_mut(o));
+        match slot {
+            Some(slot) => *slot = v.unwrap_or(f64::NAN),
+            None => crate::errors::raise(RrdError::Corrupt {
+                msg: format!("slot offset {off:?} outside a chunk row of {}", out.len()),
+            }),
+        }
+    }
+    out
+}
 
-const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c SET dp = $4[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n) \
-     WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k";
+const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c \
+     SET dp = rrd.set_slots(c.dp, $4[u.o + 1 : u.o + u.n], $5[u.o + 1 : u.o + u.n]) \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $6::int4[], $7::int4[]) AS u(s, a, k, o, n) \
+     WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k \
+     RETURNING c.series_id, c.archive, c.chunk";
 
 const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
      SELECT u.s, u.a, u.k, $4[u.o + 1 : u.o + u.n] \
      FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n)";
 
-/// Chunk rows to write in one statement, as parallel arrays.
-#[derive(Default)]
-struct ChunkRows {
-    s: Vec<i64>,
-    a: Vec<i16>,
-    k: Vec<i32>,
-    dp: Vec<f64>,
-    o: Vec<i32>,
-    n: Vec<i32>,
-}
-
-impl ChunkRows {
-    fn push(&mut self, key: ChunkKey, dp: &[f64]) {
-        self.s.push(key.0);
-        self.a.push(key.1);
-        self.k.push(key.2);
-        self.o.push(self.dp.len() as i32);
-        self.n.push(dp.len() as i32);
-        self.dp.extend_from_slice(dp);
-    }
-
-    fn write(self, client: &SpiClient<'_>, sql: &'static str) {
-        if self.s.is_empty() {
-            return;
-        }
-        use pg_sys::*;
-        run(
-            client,
-            sql,
-            &[
-                INT8ARRAYOID,
-                INT2ARRAYOID,
-                INT4ARRAYOID,
-                FLOAT8ARRAYOID,
-                INT4ARRAYOID,
-                INT4ARRAYOID,
-            ],
-            &[
-                self.s.into(),
-                self.a.into(),
-                self.k.into(),
-                self.dp.into(),
-                self.o.into(),
-                self.n.into(),
-            ],
-            true,
-        );
-    }
-}
-
-/// Writes the chunk rows a batch changed: one statement reads every row
-/// it touches, one rewrites those that exist and one inserts the rest, so
-/// each row is read once and written once per batch.
+/// Writes the chunk rows a batch changed: one statement sets the changed
+/// slots of every row, each row rewritten once however many of its slots
+/// change. Rows are written at create; one found missing is inserted.
 pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
-    let mut keys: Vec<ChunkKey> = Vec::new();
+    let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut offs, mut vals, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for w in works {
-        for (a, c) in w.touched() {
-            keys.push((w.id, a as i16, c as i32));
-        }
-    }
-    if keys.is_empty() {
-        return;
-    }
-    let (s, (a, k)): (Vec<i64>, (Vec<i16>, Vec<i32>)) =
-        keys.iter().map(|&(s, a, k)| (s, (a, k))).unzip();
-    let table = run(
-        client,
-        READ_MANY,
-        &[
-            pg_sys::INT8ARRAYOID,
-            pg_sys::INT2ARRAYOID,
-            pg_sys::INT4ARRAYOID,
-        ],
-        &[s.into(), a.into(), k.into()],
-        true,
-    );
-    let mut old: HashMap<ChunkKey, Vec<f64>> = HashMap::with_capacity(keys.len());
-    for row in table {
-        let s: Option<i64> = spi(row.get(1));
-        let a: Option<i16> = spi(row.get(2));
-        let k: Option<i32> = spi(row.get(3));
-        let dp: Option<Vec<f64>> = spi(row.get(4));
-        if let (Some(s), Some(a), Some(k), Some(dp)) = (s, a, k, dp) {
-            old.insert((s, a, k), dp);
-        }
-    }
-    let mut updates = ChunkRows::default();
-    let mut inserts = ChunkRows::default();
-    for w in works {
-        for (a, edits) in w.edits.iter().enumerate() {
-            let ring = w.ring(a);
+        for (arch, edits) in w.edits.iter().enumerate() {
             for (&c, edit) in edits {
-                let key = (w.id, a as i16, c as i32);
-                let existing = old.get(&key).map(Vec::as_slice);
-                let dp = ring.apply_edit(c, existing, edit);
-                if existing.is_some() {
-                    updates.push(key, &dp);
-                } else {
-                    inserts.push(key, &dp);
+                s.push(w.id);
+                a.push(arch as i16);
+                k.push(c as i32);
+                o.push(offs.len() as i32);
+                for (off, v) in edit.written() {
+                    offs.push(off as i32);
+                    vals.push(v);
                 }
+                n.push(offs.len() as i32 - o.last().copied().unwrap_or(0));
             }
         }
     }
-    updates.write(client, UPDATE_CHUNKS);
-    inserts.write(client, INSERT_CHUNKS);
+    if s.is_empty() {
+        return;
+    }
+    use pg_sys::*;
+    let expected = s.len();
+    let table = run(
+        client,
+        UPDATE_CHUNKS,
+        &[
+            INT8ARRAYOID,
+            INT2ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+            FLOAT8ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+        ],
+        &[
+            s.clone().into(),
+            a.clone().into(),
+            k.clone().into(),
+            offs.into(),
+            vals.into(),
+            o.into(),
+            n.into(),
+        ],
+        true,
+    );
+    if table.len() == expected {
+        return;
+    }
+    let mut updated: HashSet<ChunkKey> = HashSet::with_capacity(table.len());
+    for row in table {
+        if let (Some(s), Some(a), Some(k)) = (spi(row.get(1)), spi(row.get(2)), spi(row.get(3))) {
+            updated.insert((s, a, k));
+        }
+    }
+    insert_missing(client, works, &updated);
+}
+
+/// Inserts the changed chunk rows that were not found, unknown but for
+/// their new slots.
+fn insert_missing(client: &SpiClient<'_>, works: &[&SeriesWork], updated: &HashSet<ChunkKey>) {
+    let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dp, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    for w in works {
+        for (arch, edits) in w.edits.iter().enumerate() {
+            let ring = w.ring(arch);
+            for (&c, edit) in edits {
+                let key = (w.id, arch as i16, c as i32);
+                if updated.contains(&key) {
+                    continue;
+                }
+                let row = ring.apply_edit(c, None, edit);
+                s.push(key.0);
+                a.push(key.1);
+                k.push(key.2);
+                o.push(dp.len() as i32);
+                n.push(row.len() as i32);
+                dp.extend_from_slice(&row);
+            }
+        }
+    }
+    use pg_sys::*;
+    run(
+        client,
+        INSERT_CHUNKS,
+        &[
+            INT8ARRAYOID,
+            INT2ARRAYOID,
+            INT4ARRAYOID,
+            FLOAT8ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+        ],
+        &[
+            s.into(),
+            a.into(),
+            k.into(),
+            dp.into(),
+            o.into(),
+            n.into(),
+        ],
+        true,
+    );
 }
