@@ -16,7 +16,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential clean
+        test-cluster regress doctest differential clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -83,3 +83,16 @@ differential: test-cluster
 clean: stop
 	cargo clean
 	rm -rf $(CLUSTER_DIR)
+
+# Benchmark: pg_rrd beside a naive table, a tgres-style schema and rrdtool, on a private
+# cluster (port 55416, restarted with the settings below); prints one table and writes
+# bench/results.md. BENCH_QUICK=1: small scale; BENCH_RUNS=N: runs per figure (default 3).
+bench: install-release
+	@bash scripts/cluster.sh start $(CLUSTER_DIR)/bench 55416
+	@$(PGBIN)/psql -X -q -h $(CLUSTER_DIR)/bench/sock -p 55416 -U postgres -d postgres \
+	  -c "ALTER SYSTEM SET shared_buffers = '1GB'" -c "ALTER SYSTEM SET synchronous_commit = on" \
+	  -c "ALTER SYSTEM SET max_wal_size = '16GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '1h'"
+	@bash scripts/cluster.sh stop $(CLUSTER_DIR)/bench
+	@bash scripts/cluster.sh start $(CLUSTER_DIR)/bench 55416
+	@status=0; $(PY) bench/bench.py --host $(CLUSTER_DIR)/bench/sock --port 55416 || status=$$?; \
+	  bash scripts/cluster.sh stop $(CLUSTER_DIR)/bench; exit $$status

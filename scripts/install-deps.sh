@@ -7,7 +7,7 @@ set -euo pipefail
 PGRX_VERSION=0.18.0
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
-apt_pkgs=(postgresql-15 postgresql-server-dev-15 libclang-dev sudo rrdtool python3-rrdtool pkg-config libssl-dev make)
+apt_pkgs=(postgresql-15 postgresql-server-dev-15 libclang-dev sudo rrdtool python3-rrdtool pkg-config libssl-dev make python3-psycopg)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
