@@ -459,6 +459,15 @@ const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c \
      WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k \
      RETURNING c.series_id, c.archive, c.chunk";
 
+/// Rows whose changed slots are one run of offsets: PostgreSQL's own slice
+/// assignment writes them, a copy of the row and one memcpy.
+const UPDATE_CHUNK_RUNS: &str = "UPDATE rrd.chunk c \
+     SET dp[u.lo + 1 : u.lo + u.n] = $5[u.o + 1 : u.o + u.n] \
+     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int4[], $6::int4[], $7::int4[]) \
+       AS u(s, a, k, lo, o, n) \
+     WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k \
+     RETURNING c.series_id, c.archive, c.chunk";
+
 const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
      SELECT u.s, u.a, u.k, $4[u.o + 1 : u.o + u.n] \
      FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n)";
@@ -467,61 +476,112 @@ const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, d
 /// slots of every row, each row rewritten once however many of its slots
 /// change. Rows are written at create; one found missing is inserted.
 pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
-    let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut offs, mut vals, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Rows whose changed slots are one run of offsets, and the others.
+    let mut runs = SlotEdits::default();
+    let mut scattered = SlotEdits::default();
     for w in works {
         for (arch, edits) in w.edits.iter().enumerate() {
             for (&c, edit) in edits {
-                s.push(w.id);
-                a.push(arch as i16);
-                k.push(c as i32);
-                o.push(offs.len() as i32);
-                for (off, v) in edit.written() {
-                    offs.push(off as i32);
-                    vals.push(v);
+                let written: Vec<(usize, f64)> = edits_of(edit);
+                let first = written.first().map_or(0, |w| w.0);
+                let contiguous = written.iter().enumerate().all(|(i, w)| w.0 == first + i);
+                let key = (w.id, arch as i16, c as i32);
+                if contiguous {
+                    runs.push(key, first as i32, &written);
+                } else {
+                    scattered.push(key, 0, &written);
                 }
-                n.push(offs.len() as i32 - o.last().copied().unwrap_or(0));
             }
         }
     }
-    if s.is_empty() {
+    let expected = runs.s.len() + scattered.s.len();
+    if expected == 0 {
         return;
     }
-    use pg_sys::*;
-    let expected = s.len();
-    let table = run(
-        client,
-        UPDATE_CHUNKS,
-        &[
-            INT8ARRAYOID,
-            INT2ARRAYOID,
-            INT4ARRAYOID,
-            INT4ARRAYOID,
-            FLOAT8ARRAYOID,
-            INT4ARRAYOID,
-            INT4ARRAYOID,
-        ],
-        &[
-            s.clone().into(),
-            a.clone().into(),
-            k.clone().into(),
-            offs.into(),
-            vals.into(),
-            o.into(),
-            n.into(),
-        ],
-        true,
-    );
-    if table.len() == expected {
-        return;
-    }
-    let mut updated: HashSet<ChunkKey> = HashSet::with_capacity(table.len());
-    for row in table {
-        if let (Some(s), Some(a), Some(k)) = (spi(row.get(1)), spi(row.get(2)), spi(row.get(3))) {
-            updated.insert((s, a, k));
+    let mut updated: HashSet<ChunkKey> = HashSet::new();
+    let mut count = 0;
+    for (edits, sql) in [(runs, UPDATE_CHUNK_RUNS), (scattered, UPDATE_CHUNKS)] {
+        if edits.s.is_empty() {
+            continue;
+        }
+        let table = edits.run(client, sql);
+        count += table.len();
+        for row in table {
+            if let (Some(s), Some(a), Some(k)) = (spi(row.get(1)), spi(row.get(2)), spi(row.get(3)))
+            {
+                updated.insert((s, a, k));
+            }
         }
     }
-    insert_missing(client, works, &updated);
+    if count < expected {
+        insert_missing(client, works, &updated);
+    }
+}
+
+fn edits_of(edit: &crate::ring::ChunkEdit) -> Vec<(usize, f64)> {
+    edit.written().collect()
+}
+
+/// Changed slots of many chunk rows, as parallel arrays for one statement.
+#[derive(Default)]
+struct SlotEdits {
+    s: Vec<i64>,
+    a: Vec<i16>,
+    k: Vec<i32>,
+    /// First offset of the run (`UPDATE_CHUNK_RUNS`).
+    lo: Vec<i32>,
+    /// Offsets of the slots (`UPDATE_CHUNKS`).
+    offs: Vec<i32>,
+    vals: Vec<f64>,
+    o: Vec<i32>,
+    n: Vec<i32>,
+}
+
+impl SlotEdits {
+    fn push(&mut self, key: ChunkKey, lo: i32, written: &[(usize, f64)]) {
+        self.s.push(key.0);
+        self.a.push(key.1);
+        self.k.push(key.2);
+        self.lo.push(lo);
+        self.o.push(self.vals.len() as i32);
+        self.n.push(written.len() as i32);
+        for &(off, v) in written {
+            self.offs.push(off as i32);
+            self.vals.push(v);
+        }
+    }
+
+    fn run<'c>(self, client: &SpiClient<'c>, sql: &'static str) -> SpiTupleTable<'c> {
+        use pg_sys::*;
+        let fourth = if sql == UPDATE_CHUNK_RUNS {
+            self.lo
+        } else {
+            self.offs
+        };
+        run(
+            client,
+            sql,
+            &[
+                INT8ARRAYOID,
+                INT2ARRAYOID,
+                INT4ARRAYOID,
+                INT4ARRAYOID,
+                FLOAT8ARRAYOID,
+                INT4ARRAYOID,
+                INT4ARRAYOID,
+            ],
+            &[
+                self.s.into(),
+                self.a.into(),
+                self.k.into(),
+                fourth.into(),
+                self.vals.into(),
+                self.o.into(),
+                self.n.into(),
+            ],
+            true,
+        )
+    }
 }
 
 /// Inserts the changed chunk rows that were not found, unknown but for
@@ -559,14 +619,7 @@ fn insert_missing(client: &SpiClient<'_>, works: &[&SeriesWork], updated: &HashS
             INT4ARRAYOID,
             INT4ARRAYOID,
         ],
-        &[
-            s.into(),
-            a.into(),
-            k.into(),
-            dp.into(),
-            o.into(),
-            n.into(),
-        ],
+        &[s.into(), a.into(), k.into(), dp.into(), o.into(), n.into()],
         true,
     );
 }
