@@ -482,7 +482,7 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
     for w in works {
         for (arch, edits) in w.edits.iter().enumerate() {
             for (&c, edit) in edits {
-                let written: Vec<(usize, f64)> = edits_of(edit);
+                let written: Vec<(usize, f64)> = edit.written().collect();
                 let first = written.first().map_or(0, |w| w.0);
                 let contiguous = written.iter().enumerate().all(|(i, w)| w.0 == first + i);
                 let key = (w.id, arch as i16, c as i32);
@@ -516,10 +516,6 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
     if count < expected {
         insert_missing(client, works, &updated);
     }
-}
-
-fn edits_of(edit: &crate::ring::ChunkEdit) -> Vec<(usize, f64)> {
-    edit.written().collect()
 }
 
 /// Changed slots of many chunk rows, as parallel arrays for one statement.
