@@ -1,6 +1,7 @@
 //! pg_rrd: round-robin time series in PostgreSQL with RRDtool's semantics.
 //!
-//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`.
+//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`,
+//! `glob`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
 //! `update`, `points`, `fetch`, with table access in `storage` and the mapping of
 //! errors to SQLSTATEs in `errors`.
@@ -9,6 +10,7 @@ pub mod batch;
 pub mod def;
 pub mod engine;
 pub mod error;
+pub mod glob;
 pub mod plan;
 pub mod ring;
 pub mod time;
