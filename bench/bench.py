@@ -392,6 +392,19 @@ def reset_pg_rrd(conn):
     run_raw(conn, b"CREATE EXTENSION pg_rrd")
 
 
+def so_path():
+    libdir = subprocess.run([f"{PGBIN}/pg_config", "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+    return os.path.join(libdir, "pg_rrd.so")
+
+
+def so_stamp():
+    try:
+        st = os.stat(so_path())
+        return (st.st_ino, st.st_mtime)
+    except OSError:
+        return None
+
+
 def reset_tgres(conn):
     run_raw(conn, TGRES_SQL.encode())
 
@@ -434,6 +447,22 @@ class Bench:
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def reset_pg_rrd(self):
+        """A fresh pg_rrd in a new session, so that its library is the one installed now."""
+        self.conn.close()
+        self.conn = self.db.connect()
+        reset_pg_rrd(self.conn)
+
+    def settle(self):
+        """Between workloads: drop what the last one left, so that autovacuum working on it
+        does not add its WAL and CPU to the next one's figures."""
+        for t in ("naive_w1", "naive_w2", "naive_w3"):
+            run_raw(self.conn, f"DROP TABLE IF EXISTS {t}".encode())
+        run_raw(self.conn, b"DROP SCHEMA IF EXISTS tg CASCADE")
+        self.reset_pg_rrd()
+        run_raw(self.conn, b"VACUUM")
+        run_raw(self.conn, b"CHECKPOINT")
+
     def log(self, msg):
         print(f"  [{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -443,7 +472,8 @@ class Bench:
             self.log(f"{row.workload} {row.contender}: n/a ({row.missing})")
         else:
             wal = f", {row.wal:.1f} B WAL/pt" if row.wal is not None else ""
-            self.log(f"{row.workload} {row.contender}: {fmt_rate(row.rate)} {row.unit}{wal} {row.note}")
+            runs = f" (runs: {row.extra['runs']})" if "runs" in row.extra else ""
+            self.log(f"{row.workload} {row.contender}: {fmt_rate(row.rate)} {row.unit}{wal}{runs} {row.note}")
         return row
 
     # Does the server have pg_rrd's batch entry points yet?
@@ -484,6 +514,7 @@ class Bench:
         if hots:
             row.hot = [(name, statistics.median(h[i][1] for h in hots)) for i, (name, _) in enumerate(hots[0])]
         row.extra["seconds"] = statistics.median(secs)
+        row.extra["runs"] = " ".join(fmt_rate(x) for x in rates)
         if after:
             after(row)
         return self.add(row)
@@ -579,13 +610,13 @@ class Bench:
         hot = ("rrd.state", "rrd.chunk")
 
         def setup():
-            reset_pg_rrd(self.conn)
+            self.reset_pg_rrd()
             q(self.conn, "SELECT rrd.create('w1', %s, to_timestamp(%s))", (W1_DEF, T0))
 
         def disk(row):
             vacuum_checkpoint(self.conn, ["rrd.series", "rrd.state", "rrd.chunk"])
             row.disk = schema_bytes(self.conn, "rrd") / rrd_ring_slots(self.conn)
-            row.extra["schema_bytes"] = schema_bytes(self.conn, "rrd")
+            row.note = f"disk incl. {self.rrd_empty // 1024} KB of empty relations"
 
         # rrd.update once per point, one statement each: the path that exists for every client.
         k = min(self.s.w1_single, n)
@@ -822,7 +853,7 @@ class Bench:
         pts = d.ns * d.steps
 
         def setup():
-            reset_pg_rrd(self.conn)
+            self.reset_pg_rrd()
             run_raw(self.conn, f"SELECT rrd.create('w2.' || lpad(i::text, 5, '0'), '{W2_DEF}', to_timestamp({T0})) "
                                f"FROM generate_series(0, {d.ns - 1}) i".encode())
             run_raw(self.conn, b"VACUUM ANALYZE rrd.series, rrd.state")
@@ -890,7 +921,7 @@ class Bench:
                              run_raw(self.conn, b"SELECT tg.create(i, 'w3.' || i, 10, 8640) FROM generate_series(0, 1) i")),
                     "SELECT tg.update(:client_id, clock_timestamp(), random());", ("tg.ds", "tg.ts"))
         self.w3_one("pg_rrd update()", False,
-                    lambda: (reset_pg_rrd(self.conn),
+                    lambda: (self.reset_pg_rrd(),
                              q(self.conn, "SELECT rrd.create('w3.' || i, %s) FROM generate_series(0, 1) i", (W1_DEF,))),
                     "SELECT rrd.update('w3.' || :client_id, clock_timestamp(), random());", ("rrd.state", "rrd.chunk"))
         self.last_secs = secs
@@ -952,7 +983,7 @@ class Bench:
     def w4_pg_rrd(self, names):
         s = self.s
         row = Row("W4", "pg_rrd, sizes lap 1 -> lap N")
-        reset_pg_rrd(self.conn)
+        self.reset_pg_rrd()
         q(self.conn, f"SELECT rrd.create(n, %s, to_timestamp({T0})) FROM unnest(%s::text[]) n", (s.w4_def(), names))
         if self.has("arrayN"):
             bin_names = bin_text_array(names)
@@ -1192,8 +1223,11 @@ def main():
         run_raw(c, f"CREATE DATABASE {DB}".encode())
     bench = Bench(db, scale, runs, slow)
     started = time.time()
+    stamp = so_stamp()
     try:
-        reset_pg_rrd(bench.conn)
+        bench.reset_pg_rrd()
+        bench.rrd_empty = schema_bytes(bench.conn, "rrd")
+        load0 = os.getloadavg()[0]
         head = machine(bench.conn, runs, scale)
         for line in head:
             bench.log(line)
@@ -1201,28 +1235,30 @@ def main():
             bench.w1()
         if not only or "R" in only:
             bench.reads()
-        if not only or "W2" in only:
-            bench.w2()
-        if not only or "W3" in only:
-            bench.w3()
-        if not only or "W4" in only:
-            bench.w4()
+        for name, step in (("W2", bench.w2), ("W3", bench.w3), ("W4", bench.w4)):
+            if not only or name in only:
+                bench.settle()
+                step()
     finally:
         bench.close()
     elapsed = time.time() - started
+    head.append(f"load average (1 min) at start {load0:.2f}, at end {os.getloadavg()[0]:.2f}; "
+                f"run took {elapsed:.0f} s")
+    if so_stamp() != stamp:
+        head.append(f"WARNING: {so_path()} was reinstalled during the run; the figures mix two builds")
 
     rows = table_rows(bench.rows)
     verdicts = checks(bench.rows)
     width = max(len(v[0]) for v in verdicts) if verdicts else 0
     text = "\n".join(head) + "\n\n" + render_text(rows) + "\n\n" + "\n".join(
-        f"{v:4}  {n.ljust(width)}  {d}" for n, v, d in verdicts) + f"\n\ntotal time {elapsed:.0f} s"
+        f"{v:4}  {n.ljust(width)}  {d}" for n, v, d in verdicts)
     print(text)
     if out_path:
         md = ["# pg_rrd benchmark results", "", "Written by `make bench` (bench/bench.py).", ""]
         md += [f"- {line}" for line in head] + ["", render_md(rows), "", "| target | verdict | measured |",
                                                  "|---|---|---|"]
         md += [f"| {n} | {v} | {d} |" for n, v, d in verdicts]
-        md += ["", f"Total time {elapsed:.0f} s.", ""]
+        md += [""]
         with open(out_path, "w") as f:
             f.write("\n".join(md))
     return 0
