@@ -72,10 +72,10 @@ class Scale:
         self.w4_ring = 60 if quick else 240
         self.w4_laps = 2 if quick else 3
         self.year_points = 50_000 if quick else 365 * 8640
-        self.read_seconds = 0.3 if quick else 1.5  # per read figure and run
+        self.read_seconds = 0.3 if quick else 1.0  # per read figure and run
         self.w5_series = 200 if quick else 2000
-        self.w5_steps = 5 if quick else 50
-        self.w5_widths = (60, 240, 960) if quick else (60, 120, 240, 480, 960)
+        self.w5_steps = 5 if quick else 40
+        self.w5_widths = (60, 240, 960) if quick else (60, 240, 480, 960)
 
     def w4_def(self):
         r = self.w4_ring
