@@ -51,6 +51,20 @@ WHERE s.name = 'store.c' GROUP BY chunk, dp ORDER BY chunk;
 SELECT count(v) AS known_slots, min(v), max(v) FROM rrd.fetch('store.c', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000600), interval '1 s');
 SELECT count(v) AS known_slots FROM rrd.fetch('store.b', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000060), interval '1 s');
 
+-- Batches too: 300 points in one array call, or in one INSERT into rrd.points,
+-- rewrite each chunk row they touch once (two rows of 240 slots here).
+SELECT rrd.create('store.d', '--step 1 DS:x:GAUGE:5:U:U RRA:AVERAGE:0.5:1:1000',
+                  to_timestamp(1000000000)) > 0 AS created;
+UPDATE chunk_writes SET n = 0;
+SELECT rrd.update('store.d', array_agg(to_timestamp(1000000000 + i) ORDER BY i),
+                  array_agg(i::float8 ORDER BY i))
+FROM generate_series(1, 300) AS i;
+SELECT n AS chunk_row_writes FROM chunk_writes;
+UPDATE chunk_writes SET n = 0;
+INSERT INTO rrd.points SELECT 'store.d', to_timestamp(1000000300 + i), i FROM generate_series(1, 300) AS i;
+SELECT n AS chunk_row_writes FROM chunk_writes;
+SELECT count(v) AS known_slots FROM rrd.fetch('store.d', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000600), interval '1 s');
+
 -- A failure half-way through a write leaves nothing behind: make the second
 -- chunk row write of one call fail, and every table is as it was.
 CREATE FUNCTION fail_second_write() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -89,7 +103,7 @@ SELECT count(v) AS known, count(*) AS total FROM rrd.fetch('store.a', 'MAX',
   to_timestamp(1000000000) + interval '10 years', interval '10 s');
 -- State rows stay small.
 SELECT max(pg_column_size(st.*)) < 256 AS state_row_small FROM rrd.state st;
-SELECT rrd.drop('store.a'), rrd.drop('store.b'), rrd.drop('store.c');
+SELECT rrd.drop('store.a'), rrd.drop('store.b'), rrd.drop('store.c'), rrd.drop('store.d');
 DROP TRIGGER count_writes ON rrd.chunk;
 
 -- Updates are HOT: the current version of a rewritten row is a heap-only
