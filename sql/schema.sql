@@ -12,11 +12,19 @@ CREATE TABLE rrd.series (
     -- ring slots per chunk row; fixed for the life of the series
     chunk_width integer NOT NULL CHECK (chunk_width BETWEEN 1 AND 1000),
     created     timestamptz NOT NULL DEFAULT now(),
+    -- free-form metadata, and string-valued dimensions searched by containment
+    meta        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(meta) = 'object'),
+    tags        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(tags) = 'object'),
     -- a hash index makes names of any length unique (a btree caps entries
     -- at a third of a page)
     CONSTRAINT series_name_key EXCLUDE USING hash (name WITH =)
 );
 ALTER SEQUENCE rrd.series_id_seq OWNED BY rrd.series.id;
+-- rrd.find: a radix tree over the names answers "starts with" (^@) for
+-- names of any length, so a pattern's literal prefix narrows the scan.
+CREATE INDEX series_name_prefix ON rrd.series USING spgist (name);
+-- tags @> '{"dc": "dc1"}'
+CREATE INDEX series_tags ON rrd.series USING gin (tags jsonb_path_ops);
 
 -- One row per series: the small state every update rewrites. No indexed
 -- column changes on update and more than half of each page is kept free,

@@ -3,7 +3,7 @@
 //! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`,
 //! `glob`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
-//! `update`, `points`, `fetch`, with table access in `storage` and the mapping of
+//! `update`, `points`, `fetch`, `catalog`, with table access in `storage` and the mapping of
 //! errors to SQLSTATEs in `errors`.
 
 pub mod batch;
@@ -15,6 +15,7 @@ pub mod plan;
 pub mod ring;
 pub mod time;
 
+mod catalog;
 mod errors;
 mod fetch;
 mod points;

@@ -52,8 +52,10 @@ fn create(
     def: Option<Rrd>,
     start: default!(Option<TimestampWithTimeZone>, "NULL"),
     chunk_width: default!(Option<i32>, "NULL"),
+    meta: default!(Option<JsonB>, "NULL"),
+    tags: default!(Option<JsonB>, "NULL"),
 ) -> i64 {
-    create_inner(name, def, start, chunk_width).or_raise()
+    create_inner(name, def, start, chunk_width, meta, tags).or_raise()
 }
 
 fn create_inner(
@@ -61,7 +63,10 @@ fn create_inner(
     def: Option<Rrd>,
     start: Option<TimestampWithTimeZone>,
     chunk_width: Option<i32>,
+    meta: Option<JsonB>,
+    tags: Option<JsonB>,
 ) -> Result<i64> {
+    crate::catalog::check_labels(meta.as_ref(), tags.as_ref())?;
     let name = required(name, "series name")?;
     let def = required(def, "definition")?.def;
     if name.is_empty() {
@@ -104,12 +109,21 @@ fn create_inner(
         let width = width.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
         let id: i64 = spi(client
             .update(
-                "INSERT INTO rrd.series (name, def, chunk_width) VALUES ($1, $2::rrd.rrd, $3) RETURNING id",
+                "INSERT INTO rrd.series (name, def, chunk_width, meta, tags) \
+                 VALUES ($1, $2::rrd.rrd, $3, coalesce($4, '{}'), coalesce($5, '{}')) RETURNING id",
                 Some(1),
-                &[name.into(), def.to_string().into(), (width as i32).into()],
+                &[
+                    name.into(),
+                    def.to_string().into(),
+                    (width as i32).into(),
+                    meta.into(),
+                    tags.into(),
+                ],
             )
             .and_then(|t| t.first().get_one::<i64>()))
-        .ok_or_else(|| RrdError::Corrupt { msg: "no id returned".into() })?;
+        .ok_or_else(|| RrdError::Corrupt {
+            msg: "no id returned".into(),
+        })?;
         storage::insert_state(client, id, &state);
         storage::allocate_chunks(client, id, &def, width);
         Ok(id)

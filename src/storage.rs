@@ -85,7 +85,7 @@ const DEF_CACHE_MAX: usize = 200_000;
 /// the parameters' type OIDs. `mutating` for the statements of a writing
 /// call, reads included: they must see what earlier calls of the same
 /// statement wrote, which a read-only SPI call does not.
-fn run<'c>(
+pub(crate) fn run<'c>(
     client: &SpiClient<'c>,
     sql: &'static str,
     types: &[pg_sys::Oid],

@@ -1,0 +1,69 @@
+\set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+-- Start from an empty catalog.
+SELECT count(rrd.drop(name)) >= 0 AS emptied FROM rrd.series;
+-- A small tree of names, with tags set at create.
+SELECT count(rrd.create(n, '--step 10 DS:x:GAUGE:20:U:U RRA:LAST:0.5:1:10', to_timestamp(1000000000),
+                        tags => jsonb_build_object('dc', split_part(n, '.', 1), 'host', split_part(n, '.', 3))))
+FROM unnest(ARRAY['dc1.rack04.web017.nginx.requests', 'dc1.rack04.web017.nginx.errors',
+                  'dc1.rack04.web018.nginx.requests', 'dc1.rack05.db001.pg.tps',
+                  'dc2.rack01.web001.nginx.requests', 'dc1.rack04.web017.nginx',
+                  'top', 'odd.na*me', 'odd.a,b', 'odd.ünï.cödé', 'odd.x-1']) AS n;
+-- Globs: * and ? within one node, classes, alternatives, escapes.
+SELECT * FROM rrd.find('dc1.rack04.*.nginx.*');
+SELECT * FROM rrd.find('dc{1,2}.rack0[1-4].web0??.nginx.requests');
+SELECT * FROM rrd.find('dc1.rack04.web017.nginx');
+SELECT * FROM rrd.find('*');
+SELECT * FROM rrd.find('*.*.*.*.{requests,tps}');
+SELECT * FROM rrd.find('dc[!1].*.*.*.*');
+SELECT * FROM rrd.find('odd.na\*me');
+SELECT * FROM rrd.find('odd.na*');
+SELECT * FROM rrd.find('odd.a\,b');
+SELECT * FROM rrd.find('odd.ü??.c*');
+SELECT * FROM rrd.find('odd.x-?');
+SELECT * FROM rrd.find('web{,-canary}');
+-- Patterns that match nothing, and bad ones.
+SELECT count(*) FROM rrd.find('nothing.*');
+SELECT count(*) FROM rrd.find('dc1.rack04');
+SELECT * FROM rrd.find('a..b');
+SELECT * FROM rrd.find('.a');
+SELECT * FROM rrd.find('dc1.[ab');
+SELECT * FROM rrd.find('dc1.{a,b');
+SELECT * FROM rrd.find('');
+SELECT * FROM rrd.find(NULL);
+-- The next level of the tree: a node may be a leaf and a branch at once.
+SELECT * FROM rrd.children();
+SELECT * FROM rrd.children('dc1');
+SELECT * FROM rrd.children('dc1.rack04.web017');
+SELECT * FROM rrd.children('dc?.rack0?');
+SELECT * FROM rrd.children('nothing');
+-- Tags and metadata: set later, searched by containment.
+SELECT name FROM rrd.series WHERE tags @> '{"host": "web017"}' ORDER BY name;
+SELECT rrd.set_tags('top', '{"dc": "dc9", "role": "root"}');
+SELECT rrd.set_meta('top', '{"unit": "requests/s", "owner": {"team": "web"}}');
+SELECT tags, meta FROM rrd.series WHERE name = 'top';
+SELECT rrd.set_tags('top', '{"a": 1}');
+SELECT rrd.set_tags('top', '["a"]');
+SELECT rrd.set_meta('top', '3');
+SELECT rrd.set_tags('nope', '{"a": "1"}');
+SELECT rrd.create('bad.tags', '--step 10 DS:x:GAUGE:20:U:U RRA:LAST:0.5:1:10', tags => '{"a": null}');
+SELECT count(*) FROM rrd.series WHERE name = 'bad.tags';
+-- 100,000 more names (catalog rows only): a pattern with a literal prefix
+-- reads the prefix index, not every name. rrd.find runs this statement.
+INSERT INTO rrd.series (name, def, chunk_width)
+SELECT format('dc%s.rack%s.web%s.nginx.%s', i % 3, lpad((i / 3 % 40)::text, 2, '0'),
+              lpad((i / 120)::text, 4, '0'), CASE WHEN i % 2 = 0 THEN 'requests' ELSE 'errors' END),
+       (SELECT def FROM rrd.series WHERE name = 'top'), 10
+FROM generate_series(1, 100000) AS i;
+ANALYZE rrd.series;
+PREPARE find_prefixed(text, text) AS SELECT name FROM rrd.series WHERE name ^@ $1 AND name ~ $2;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE find_prefixed('dc1.rack04.', '^dc1\.rack04\.[^.]*\.nginx\.[^.]*$');
+RESET plan_cache_mode;
+SELECT count(*) FROM rrd.find('dc1.rack04.*.nginx.*');
+SELECT count(*) FROM rrd.find('dc1.rack04.web0001.nginx.*');
+EXPLAIN (COSTS OFF) SELECT name FROM rrd.series WHERE tags @> '{"host": "web017"}';
+DELETE FROM rrd.series WHERE chunk_width = 10 AND id NOT IN (SELECT series_id FROM rrd.state);
+SELECT count(rrd.drop(name)) AS dropped FROM rrd.series;

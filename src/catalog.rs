@@ -1,0 +1,190 @@
+//! The catalog of series: finding them by name pattern (`rrd.find`),
+//! walking the tree of their names (`rrd.children`), and their free-form
+//! metadata and tags (`rrd.set_meta`, `rrd.set_tags`). Patterns are read
+//! by the pure `glob` module; the literal prefix of a pattern restricts an
+//! index scan, and the rest is a regular expression the server checks.
+
+use std::collections::BTreeMap;
+
+use pgrx::prelude::*;
+use pgrx::spi::Spi;
+use pgrx::JsonB;
+
+use crate::error::{Result, RrdError};
+use crate::errors::{spi, OrRaise};
+use crate::glob::{next_node, Pattern};
+use crate::series::required;
+use crate::storage::run;
+
+const FIND_PREFIXED: &str = "SELECT name FROM rrd.series WHERE name ^@ $1 AND name ~ $2";
+const FIND_ALL: &str = "SELECT name FROM rrd.series WHERE name ~ $1";
+
+/// Names of series matching `regex`, restricted to those starting with
+/// `prefix` through the prefix index when there is one.
+fn names(prefix: &str, regex: &str) -> Vec<String> {
+    Spi::connect_mut(|client| {
+        let table = if prefix.is_empty() {
+            run(client, FIND_ALL, &[pg_sys::TEXTOID], &[regex.into()], false)
+        } else {
+            run(
+                client,
+                FIND_PREFIXED,
+                &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+                &[prefix.into(), regex.into()],
+                false,
+            )
+        };
+        table.filter_map(|row| spi(row.get::<String>(1))).collect()
+    })
+}
+
+/// Names of the series matching Graphite pattern `pattern`, in order: `*`
+/// and `?` within one node, `[a-z0-9]` classes, `{a,b}` alternatives.
+#[pg_extern(stable, name = "find")]
+fn find(pattern: Option<&str>) -> TableIterator<'static, (name!(name, String),)> {
+    find_inner(pattern).or_raise()
+}
+
+fn find_inner(pattern: Option<&str>) -> Result<TableIterator<'static, (name!(name, String),)>> {
+    let pattern = Pattern::parse(required(pattern, "pattern")?)?;
+    let mut found: Vec<String> = names(pattern.literal_prefix(), &pattern.to_posix_regex())
+        .into_iter()
+        .filter(|n| pattern.matches(n))
+        .collect();
+    found.sort();
+    Ok(TableIterator::new(found.into_iter().map(|n| (n,))))
+}
+
+/// The next level of the tree of names below `prefix` (a name pattern; NULL
+/// or empty for the top level): each node once, with its path, whether a
+/// series ends there (`leaf`) and whether longer names go on below it
+/// (`branch`). A node can be both.
+#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
+#[pg_extern(stable)]
+fn children(
+    prefix: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(path, String),
+        name!(node, String),
+        name!(leaf, bool),
+        name!(branch, bool),
+    ),
+> {
+    let rows = children_inner(prefix).or_raise();
+    TableIterator::new(
+        rows.into_iter()
+            .map(|(path, (node, leaf, branch))| (path, node, leaf, branch)),
+    )
+}
+
+/// Children by path: (node, leaf, branch).
+fn children_inner(prefix: Option<&str>) -> Result<BTreeMap<String, (String, bool, bool)>> {
+    let mut out: BTreeMap<String, (String, bool, bool)> = BTreeMap::new();
+    let mut add = |name: &str, levels: usize, node: &str, last: bool| {
+        // The path is the name's first `levels` + 1 nodes.
+        let end = name
+            .match_indices('.')
+            .nth(levels)
+            .map_or(name.len(), |(i, _)| i);
+        let e = out
+            .entry(name[..end].to_string())
+            .or_insert_with(|| (node.to_string(), false, false));
+        if last {
+            e.1 = true;
+        } else {
+            e.2 = true;
+        }
+    };
+    match prefix.filter(|p| !p.is_empty()) {
+        None => {
+            for name in names("", "") {
+                if let Some((node, last)) = next_node(0, &name) {
+                    add(&name, 0, node, last);
+                }
+            }
+        }
+        Some(p) => {
+            let pattern = Pattern::parse(p)?;
+            let levels = pattern.node_count();
+            let mut prefix = pattern.literal_prefix().to_string();
+            if pattern.is_literal() {
+                prefix.push('.');
+            }
+            for name in names(&prefix, &pattern.to_posix_descendants_regex()) {
+                if let Some((node, last)) = pattern.child(&name) {
+                    add(&name, levels, node, last);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that `tags` is an object of string values.
+fn check_tags(tags: &serde_json::Value) -> Result<()> {
+    let obj = tags.as_object().ok_or_else(|| {
+        RrdError::param(format!("tags must be a JSON object of strings, got {tags}"))
+    })?;
+    if let Some((k, v)) = obj.iter().find(|(_, v)| !v.is_string()) {
+        return Err(RrdError::param(format!(
+            "tag \"{k}\" must have a string value, got {v}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_meta(meta: &serde_json::Value) -> Result<()> {
+    if !meta.is_object() {
+        return Err(RrdError::param(format!(
+            "meta must be a JSON object, got {meta}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `meta` and `tags` as given to `rrd.create`.
+pub fn check_labels(meta: Option<&JsonB>, tags: Option<&JsonB>) -> Result<()> {
+    if let Some(m) = meta {
+        check_meta(&m.0)?;
+    }
+    if let Some(t) = tags {
+        check_tags(&t.0)?;
+    }
+    Ok(())
+}
+
+fn set_column(name: Option<&str>, value: Option<JsonB>, column: &str) -> Result<()> {
+    let name = required(name, "series name")?;
+    let value = required(value, column)?;
+    if column == "tags" {
+        check_tags(&value.0)?;
+    } else {
+        check_meta(&value.0)?;
+    }
+    let sql = format!("UPDATE rrd.series SET {column} = $2 WHERE name = $1");
+    let done = Spi::connect_mut(|client| {
+        spi(client.update(sql.as_str(), None, &[name.into(), value.into()])).len()
+    });
+    if done == 0 {
+        return Err(RrdError::UnknownSeries {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Replaces the free-form metadata of a series (a JSON object).
+#[pg_extern]
+fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
+    set_column(name, meta, "meta").or_raise()
+}
+
+/// Replaces the tags of a series: a JSON object of string values, such as
+/// `{"host": "web017", "dc": "dc1"}`. Find series by tag with
+/// `SELECT name FROM rrd.series WHERE tags @> '{"dc": "dc1"}'` (indexed).
+#[pg_extern]
+fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
+    set_column(name, tags, "tags").or_raise()
+}
