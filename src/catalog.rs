@@ -39,20 +39,86 @@ fn names(prefix: &str, regex: &str) -> Vec<String> {
 }
 
 /// Names of the series matching Graphite pattern `pattern`, in order: `*`
-/// and `?` within one node, `[a-z0-9]` classes, `{a,b}` alternatives.
+/// and `?` within one node, `[a-z0-9]` classes, `{a,b}` alternatives. With
+/// `from` or `until`, only series holding a known value in a row that ends
+/// after `from` and at or before `until`.
 #[pg_extern(stable, name = "find")]
-fn find(pattern: Option<&str>) -> TableIterator<'static, (name!(name, String),)> {
-    find_inner(pattern).or_raise()
+fn find(
+    pattern: Option<&str>,
+    from: default!(Option<TimestampWithTimeZone>, "NULL"),
+    until: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> TableIterator<'static, (name!(name, String),)> {
+    let range = match (from, until) {
+        (None, None) => None,
+        (f, u) => Some((f, u)),
+    };
+    find_names(pattern, range)
+        .map(|found| TableIterator::new(found.into_iter().map(|n| (n,))))
+        .or_raise()
 }
 
-fn find_inner(pattern: Option<&str>) -> Result<TableIterator<'static, (name!(name, String),)>> {
+/// A time range of `rrd.find`; an end that is NULL is open.
+type Range = (Option<TimestampWithTimeZone>, Option<TimestampWithTimeZone>);
+
+/// The sorted names matching `pattern`, kept only if they hold a known
+/// value in `range`.
+pub fn find_names(pattern: Option<&str>, range: Option<Range>) -> Result<Vec<String>> {
     let pattern = Pattern::parse(required(pattern, "pattern")?)?;
     let mut found: Vec<String> = names(pattern.literal_prefix(), &pattern.to_posix_regex())
         .into_iter()
         .filter(|n| pattern.matches(n))
         .collect();
     found.sort();
-    Ok(TableIterator::new(found.into_iter().map(|n| (n,))))
+    match range {
+        None => Ok(found),
+        Some(r) => with_data(found, r),
+    }
+}
+
+/// The names of `names` whose series hold a known value in `range`.
+fn with_data(names: Vec<String>, (from, until): Range) -> Result<Vec<String>> {
+    let secs = |t: Option<TimestampWithTimeZone>, what: &str, open: i64| -> Result<i64> {
+        match t {
+            None => Ok(open),
+            Some(t) if !t.is_finite() => Ok(if t.is_infinity() {
+                i64::MAX / 4
+            } else {
+                i64::MIN / 4
+            }),
+            Some(t) => Ok(crate::time::floor_secs(crate::series::unix_us(t, what)?)),
+        }
+    };
+    let from = secs(from, "from", i64::MIN / 4)?;
+    let until = secs(until, "until", i64::MAX / 4)?;
+    Spi::connect_mut(|client| {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let loaded = crate::storage::load_many(client, &refs, false)?;
+        Ok(names
+            .into_iter()
+            .filter(|n| {
+                loaded
+                    .get(n)
+                    .is_some_and(|s| crate::fetch::any_known(client, s, from, until))
+            })
+            .collect())
+    })
+}
+
+/// The sorted names of the series whose tags contain `tags`.
+pub fn tagged_names(tags: Option<JsonB>) -> Result<Vec<String>> {
+    let tags = required(tags, "tags")?;
+    check_tags(&tags.0)?;
+    Ok(Spi::connect_mut(|client| {
+        run(
+            client,
+            "SELECT name FROM rrd.series WHERE tags @> $1 ORDER BY name COLLATE \"C\"",
+            &[pg_sys::JSONBOID],
+            &[tags.into()],
+            false,
+        )
+        .filter_map(|row| spi(row.get::<String>(1)))
+        .collect()
+    }))
 }
 
 /// The next level of the tree of names below `prefix` (a name pattern; NULL

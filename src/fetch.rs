@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
-use pgrx::spi::Spi;
+use pgrx::spi::{Spi, SpiClient};
 
 use crate::def::Cf;
 use crate::error::{Result, RrdError};
@@ -11,7 +11,7 @@ use crate::errors::OrRaise;
 use crate::plan;
 use crate::ring::{in_hole, Ring};
 use crate::series::{required, timestamptz, unix_us};
-use crate::storage;
+use crate::storage::{self, Series};
 use crate::time;
 
 type Rows = TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(v, Option<f64>))>;
@@ -59,22 +59,46 @@ impl Reader {
     }
 }
 
-fn reader(
-    name: Option<&str>,
-    cf: Option<&str>,
-    start: Option<TimestampWithTimeZone>,
-    stop: Option<TimestampWithTimeZone>,
-    resolution: Option<Interval>,
-) -> Result<Reader> {
-    let name = required(name, "series name")?;
+/// Whether `series` holds a known value in a slot ending in
+/// `(from, until]` (Unix seconds) in any archive.
+pub fn any_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64) -> bool {
+    let last = time::floor_secs(series.state.last_up);
+    series.def.archives.iter().enumerate().any(|(a, archive)| {
+        let spr = archive.seconds_per_row(series.def.step) as i64;
+        if spr <= 0 {
+            return false;
+        }
+        let ring = Ring::new(archive.rows, series.width);
+        let latest = last.div_euclid(spr);
+        let lo = (from.div_euclid(spr) + 1).max(latest - archive.rows as i64 + 1);
+        let hi = until.div_euclid(spr).min(latest);
+        if lo > hi {
+            return false;
+        }
+        let wanted = ring
+            .chunks_between(lo, hi)
+            .into_iter()
+            .map(|c| c as i32)
+            .collect();
+        let chunks = storage::read_chunks(client, series.id, a, Some(wanted));
+        let holes = &series.holes[a];
+        (lo..=hi).any(|g| {
+            !in_hole(holes, g)
+                && chunks
+                    .get(&ring.chunk_of(g))
+                    .is_some_and(|dp| !ring.read(dp, g).is_nan())
+        })
+    })
+}
+
+/// The CF and resolution arguments of a fetch, checked.
+fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64)> {
     let cf_text = required(cf, "consolidation function")?;
     let cf = Cf::parse(cf_text).ok_or_else(|| {
         RrdError::param(format!(
             "unknown consolidation function \"{cf_text}\" (expected AVERAGE, MIN, MAX or LAST)"
         ))
     })?;
-    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
-    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
     let resolution = match resolution {
         None => 1,
         Some(iv) => {
@@ -88,8 +112,36 @@ fn reader(
             i64::try_from(us / time::US as i128).unwrap_or(i64::MAX)
         }
     };
+    Ok((cf, resolution))
+}
+
+fn reader(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+) -> Result<Reader> {
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
     Spi::connect_mut(|client| {
         let series = storage::load(client, name, false)?;
+        series_reader(client, &series, cf, start, stop, resolution)
+    })
+}
+
+/// The reader of one loaded series.
+fn series_reader(
+    client: &SpiClient<'_>,
+    series: &Series,
+    cf: Cf,
+    start: i64,
+    stop: i64,
+    resolution: i64,
+) -> Result<Reader> {
+    {
         let last = time::floor_secs(series.state.last_up);
         let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
         let rows = series.def.archives[p.archive].rows;
@@ -123,7 +175,7 @@ fn reader(
             holes: series.holes[p.archive].clone(),
             chunks,
         })
-    })
+    }
 }
 
 fn fetch_inner(
@@ -197,6 +249,103 @@ fn fetch_array_inner(
     let step = Interval::from_micros(r.step * time::US);
     let first = r.label(r.first);
     Ok(TableIterator::once((first, step, values)))
+}
+
+type ManyRows = TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+    ),
+>;
+
+/// The rows of `rrd.fetch` for each of `names` (sorted), read with one
+/// statement for all the series and one for each series' chunk rows, each
+/// through a plan made once per backend.
+pub fn fetch_names(
+    names: Vec<String>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+) -> Result<ManyRows> {
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let readers = Spi::connect_mut(|client| {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut loaded = storage::load_many(client, &refs, false)?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(series) = loaded.remove(&name) {
+                out.push((
+                    name,
+                    series_reader(client, &series, cf, start, stop, resolution)?,
+                ));
+            }
+        }
+        Ok::<_, RrdError>(out)
+    })?;
+    let rows = readers.into_iter().flat_map(|(name, r)| {
+        (r.first..=r.last)
+            .map(|g| {
+                let v = r.value(g);
+                (
+                    name.clone(),
+                    r.label(g),
+                    if v.is_nan() { None } else { Some(v) },
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(TableIterator::new(rows))
+}
+
+#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
+/// `rrd.fetch` for every series whose name matches Graphite pattern
+/// `pattern` (see `rrd.find`), as `(name, t, v)` rows.
+#[pg_extern(stable)]
+fn fetch_many(
+    pattern: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+    ),
+> {
+    crate::catalog::find_names(pattern, None)
+        .and_then(|names| fetch_names(names, cf, start, stop, resolution))
+        .or_raise()
+}
+
+#[allow(clippy::type_complexity)] // as above
+/// `rrd.fetch` for every series whose tags contain `tags` (`@>`), as
+/// `(name, t, v)` rows.
+#[pg_extern(stable)]
+fn fetch_tagged(
+    tags: Option<pgrx::JsonB>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+    ),
+> {
+    crate::catalog::tagged_names(tags)
+        .and_then(|names| fetch_names(names, cf, start, stop, resolution))
+        .or_raise()
 }
 
 #[cfg(feature = "pg_test")]

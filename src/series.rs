@@ -156,6 +156,42 @@ fn drop_inner(name: Option<&str>) -> Result<()> {
     })
 }
 
+/// Renames a series; its data, tags and metadata stay with it.
+#[pg_extern]
+fn rename(old: Option<&str>, new: Option<&str>) {
+    rename_inner(old, new).or_raise()
+}
+
+fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
+    let old = required(old, "series name")?;
+    let new = required(new, "new name")?;
+    if new.is_empty() {
+        return Err(RrdError::param("new name must not be empty"));
+    }
+    Spi::connect_mut(|client| {
+        let series = storage::load(client, old, true)?;
+        if old == new {
+            return Ok(());
+        }
+        let taken = spi(client.select(
+            "SELECT 1 FROM rrd.series WHERE name = $1",
+            Some(1),
+            &[new.into()],
+        ));
+        if !taken.is_empty() {
+            return Err(RrdError::SeriesExists {
+                name: new.to_string(),
+            });
+        }
+        spi(client.update(
+            "UPDATE rrd.series SET name = $2 WHERE id = $1",
+            None,
+            &[series.id.into(), new.into()],
+        ));
+        Ok(())
+    })
+}
+
 /// The definition of a series.
 #[pg_extern]
 fn definition(name: Option<&str>) -> Rrd {

@@ -50,6 +50,34 @@ SELECT rrd.set_meta('top', '3');
 SELECT rrd.set_tags('nope', '{"a": "1"}');
 SELECT rrd.create('bad.tags', '--step 10 DS:x:GAUGE:20:U:U RRA:LAST:0.5:1:10', tags => '{"a": null}');
 SELECT count(*) FROM rrd.series WHERE name = 'bad.tags';
+-- Only series with a known value in a range (rows ending after from, up to until).
+SELECT rrd.update(ARRAY['dc1.rack04.web017.nginx.requests', 'dc1.rack04.web017.nginx.requests',
+                        'dc1.rack04.web018.nginx.requests'],
+                  ARRAY[to_timestamp(1000000010), to_timestamp(1000000020), to_timestamp(1000000010)],
+                  ARRAY[1, 2, 3]);
+SELECT * FROM rrd.find('dc1.rack04.*.nginx.requests', to_timestamp(1000000000));
+SELECT * FROM rrd.find('dc1.rack04.*.nginx.requests', to_timestamp(1000000010));
+SELECT * FROM rrd.find('dc1.rack04.*.nginx.requests', NULL, to_timestamp(1000000005));
+SELECT * FROM rrd.find('dc1.rack04.*.nginx.requests', "from" => to_timestamp(1000000000),
+                       until => to_timestamp(1000000010));
+-- Many series at once, by pattern or by tags.
+SELECT * FROM rrd.fetch_many('dc1.rack04.*.nginx.requests', 'AVERAGE',
+                             to_timestamp(1000000000), to_timestamp(1000000020));
+SELECT name, count(*) AS rows, count(v) AS known
+FROM rrd.fetch_tagged('{"host": "web017"}', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000100))
+GROUP BY name ORDER BY name;
+SELECT count(*) FROM rrd.fetch_many('nothing.*', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000100));
+SELECT * FROM rrd.fetch_many('dc1.*', 'MEDIAN', to_timestamp(1000000000), to_timestamp(1000000100));
+SELECT * FROM rrd.fetch_tagged('{"host": 17}', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000100));
+-- Rename: data and tags go with the name.
+SELECT rrd.rename('dc1.rack04.web018.nginx.requests', 'dc3.rack01.web018.nginx.requests');
+SELECT * FROM rrd.find('*.*.web018.nginx.requests');
+SELECT tags FROM rrd.series WHERE name = 'dc3.rack01.web018.nginx.requests';
+SELECT t, v FROM rrd.fetch('dc3.rack01.web018.nginx.requests', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000010));
+SELECT rrd.rename('dc3.rack01.web018.nginx.requests', 'top');
+SELECT rrd.rename('nope', 'x');
+SELECT rrd.rename('top', '');
+SELECT rrd.rename('top', NULL);
 -- 100,000 more names (catalog rows only): a pattern with a literal prefix
 -- reads the prefix index, not every name. rrd.find runs this statement.
 INSERT INTO rrd.series (name, def, chunk_width)
