@@ -26,8 +26,9 @@ fn fetch(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
     resolution: default!(Option<Interval>, "NULL"),
+    points: default!(Option<i32>, "NULL"),
 ) -> TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(v, Option<f64>))> {
-    fetch_inner(name, cf, start, stop, resolution).or_raise()
+    fetch_inner(name, cf, start, stop, resolution, points).or_raise()
 }
 
 /// The slots a fetch returns, read once from storage.
@@ -184,13 +185,57 @@ fn fetch_inner(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
     resolution: Option<Interval>,
+    points: Option<i32>,
 ) -> Result<Rows> {
+    if let Some(points) = points {
+        return downsampled(name, cf, start, stop, resolution, points);
+    }
     let r = reader(name, cf, start, stop, resolution)?;
     let iter = (r.first..=r.last).map(move |g| {
         let v = r.value(g);
         (r.label(g), if v.is_nan() { None } else { Some(v) })
     });
     Ok(TableIterator::new(iter))
+}
+
+/// At most `points` rows: the archive that best fits the range cut into
+/// `points`, then, if it still has more rows, consecutive rows merged with
+/// the requested consolidation (as Grafana's maxDataPoints asks).
+fn downsampled(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+    points: i32,
+) -> Result<Rows> {
+    if points < 1 {
+        return Err(RrdError::param(format!(
+            "points must be at least 1, got {points}"
+        )));
+    }
+    let (cf_kind, _) = fetch_args(cf, None)?;
+    let start_s = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop_s = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    // The finest resolution that fits the range into `points` rows.
+    let span = (stop_s - start_s).max(1);
+    let wanted = (span + points as i64 - 1) / points as i64;
+    let given = resolution.map_or(1, |iv| {
+        i64::try_from(iv.as_micros() / time::US as i128).unwrap_or(i64::MAX)
+    });
+    let res = Interval::from_micros(given.max(wanted).saturating_mul(time::US));
+    let r = reader(name, cf, start, stop, Some(res))?;
+    let k = plan::group_size(r.first, r.last, points as i64);
+    let groups = plan::downsample((r.first..=r.last).map(|g| (g, r.value(g))), k, cf_kind);
+    let step = r.step;
+    let rows: Vec<_> = groups
+        .into_iter()
+        .map(|(g, v)| {
+            let t = timestamptz(g * step * time::US).or_raise();
+            (t, if v.is_nan() { None } else { Some(v) })
+        })
+        .collect();
+    Ok(TableIterator::new(rows))
 }
 
 /// Most values `rrd.fetch_array` returns in one array.

@@ -113,6 +113,62 @@ pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
     g <= latest && g > latest - rows as i64
 }
 
+/// How many consecutive rows to merge so that the rows `first..=last`
+/// become at most `points` groups, each group `k` rows aligned to a
+/// multiple of `k` (so a group's label does not move as the range slides).
+pub fn group_size(first: i64, last: i64, points: i64) -> i64 {
+    let points = points.max(1);
+    let mut k = ((last - first + 1).max(1) + points - 1) / points;
+    while last.div_euclid(k) - first.div_euclid(k) + 1 > points {
+        k += 1;
+    }
+    k.max(1)
+}
+
+/// Consolidates `rows` (slot index and value, NaN when unknown, in order)
+/// into groups of `k` rows aligned to multiples of `k`, with `cf` over the
+/// known values of each group: the mean, the smallest, the largest or the
+/// last. A group with no known value is unknown. Each group is labelled by
+/// its last slot, `(g / k + 1) * k - 1`.
+pub fn downsample(rows: impl IntoIterator<Item = (i64, f64)>, k: i64, cf: Cf) -> Vec<(i64, f64)> {
+    let k = k.max(1);
+    let mut out: Vec<(i64, f64)> = Vec::new();
+    let mut group = i64::MIN;
+    let (mut sum, mut n, mut acc) = (0.0f64, 0u64, f64::NAN);
+    let flush = |group: i64, sum: f64, n: u64, acc: f64, out: &mut Vec<(i64, f64)>| {
+        if group == i64::MIN {
+            return;
+        }
+        let v = match cf {
+            Cf::Average if n > 0 => sum / n as f64,
+            Cf::Average => f64::NAN,
+            _ => acc,
+        };
+        out.push(((group + 1) * k - 1, v));
+    };
+    for (g, v) in rows {
+        let this = g.div_euclid(k);
+        if this != group {
+            flush(group, sum, n, acc, &mut out);
+            group = this;
+            (sum, n, acc) = (0.0, 0, f64::NAN);
+        }
+        if v.is_nan() {
+            continue;
+        }
+        sum += v;
+        n += 1;
+        acc = match cf {
+            Cf::Min if !acc.is_nan() => acc.min(v),
+            Cf::Max if !acc.is_nan() => acc.max(v),
+            Cf::Average => acc,
+            _ => v,
+        };
+    }
+    flush(group, sum, n, acc, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +263,54 @@ mod tests {
         assert!(in_ring(100, 10, 91));
         assert!(!in_ring(100, 10, 90));
         assert!(!in_ring(100, 10, 101));
+    }
+
+    #[test]
+    fn group_sizes_keep_within_points() {
+        for first in 0..40 {
+            for len in 1..200 {
+                for points in 1..30 {
+                    let last = first + len - 1;
+                    let k = group_size(first, last, points);
+                    let groups = last.div_euclid(k) - first.div_euclid(k) + 1;
+                    assert!(
+                        groups <= points,
+                        "{first} {last} {points}: k {k} gives {groups}"
+                    );
+                    if k > 1 {
+                        let fewer = last.div_euclid(k - 1) - first.div_euclid(k - 1) + 1;
+                        assert!(
+                            fewer > points,
+                            "{first} {last} {points}: k {k} is not the least"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn downsample_consolidates_known_values() {
+        let rows = [
+            (4, 1.0),
+            (5, f64::NAN),
+            (6, 3.0),
+            (7, 8.0),
+            (8, f64::NAN),
+            (9, f64::NAN),
+        ];
+        let avg = downsample(rows, 3, Cf::Average);
+        assert_eq!(avg.len(), 3);
+        assert_eq!((avg[0].0, avg[0].1), (5, 1.0));
+        assert_eq!((avg[1].0, avg[1].1), (8, 5.5));
+        assert_eq!(avg[2].0, 11);
+        assert!(avg[2].1.is_nan());
+        let max = downsample(rows, 3, Cf::Max);
+        assert_eq!(max[1].1, 8.0);
+        let min = downsample(rows, 3, Cf::Min);
+        assert_eq!(min[1].1, 3.0);
+        let last = downsample(rows, 3, Cf::Last);
+        assert_eq!(last[1].1, 8.0);
+        assert_eq!(downsample(rows, 1, Cf::Average).len(), 6);
     }
 }

@@ -1,0 +1,34 @@
+\set VERBOSITY terse
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+-- rrd.fetch(..., points => n): at most n rows, from the archive that best
+-- fits the range cut into n, consecutive rows merged with the CF.
+SELECT rrd.create('ds', '--step 10 DS:v:GAUGE:20:U:U RRA:AVERAGE:0.5:1:1000 RRA:MAX:0.5:1:1000 RRA:AVERAGE:0.5:6:500',
+                  to_timestamp(1000000000)) > 0 AS created;
+SELECT rrd.update('ds', array_agg(to_timestamp(1000000000 + 10 * i) ORDER BY i),
+                  array_agg(CASE WHEN i % 17 = 0 THEN NULL ELSE (i % 23)::float8 END ORDER BY i))
+FROM generate_series(1, 900) AS i;
+-- Never more rows than asked for, over short and long ranges.
+SELECT bool_and(n <= p) AS within, min(n), max(n)
+FROM generate_series(1, 60) AS p,
+     LATERAL (SELECT count(*) AS n FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000),
+                                                   to_timestamp(1000000000 + 40 * p * p), points => p)) AS f;
+-- AVERAGE over 1,000 s in 4 points: the 60 s archive, rows merged 5 by 5.
+SELECT * FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
+WITH f AS (SELECT extract(epoch FROM t)::bigint / 60 AS g, v
+           FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), interval '60 s'))
+SELECT to_timestamp(((g / 5) + 1) * 5 * 60 - 60) AS t, avg(v) AS v FROM f GROUP BY g / 5 ORDER BY 1;
+-- MAX has only the 10 s archive: rows merged 30 by 30, the largest known value.
+SELECT * FROM rrd.fetch('ds', 'MAX', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
+WITH f AS (SELECT extract(epoch FROM t)::bigint / 10 AS g, v
+           FROM rrd.fetch('ds', 'MAX', to_timestamp(1000000000), to_timestamp(1000001000), interval '10 s'))
+SELECT to_timestamp(((g / 30) + 1) * 30 * 10 - 10) AS t, max(v) AS v FROM f GROUP BY g / 30 ORDER BY 1;
+-- Enough points: the rows rrd.fetch gives.
+SELECT (SELECT array_agg(v ORDER BY t) FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000300), points => 1000))
+       IS NOT DISTINCT FROM
+       (SELECT array_agg(v ORDER BY t) FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000300)))
+       AS same_rows;
+SELECT * FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), points => 0);
+SELECT * FROM rrd.fetch('ds', 'MEDIAN', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
+SELECT rrd.drop('ds');
