@@ -332,10 +332,17 @@ pub fn fetch_names(
         }
         Ok::<_, RrdError>(out)
     })?;
-    let rows = readers.into_iter().flat_map(|(name, r)| {
-        (r.first..=r.last)
-            .map(|g| {
-                let v = r.value(g);
+    let rows = readers.into_iter().flat_map(move |(name, r)| {
+        // A finer archive is merged into rows of the resolution asked for,
+        // so that series of different steps share their row times.
+        let k = if resolution > r.step && resolution % r.step == 0 {
+            resolution / r.step
+        } else {
+            1
+        };
+        plan::downsample((r.first..=r.last).map(|g| (g, r.value(g))), k, cf)
+            .into_iter()
+            .map(|(g, v)| {
                 (
                     name.clone(),
                     r.label(g),

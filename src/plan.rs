@@ -113,23 +113,33 @@ pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
     g <= latest && g > latest - rows as i64
 }
 
+/// The group of slot `g` when rows are merged `k` at a time: slots
+/// `G*k + 1 ..= G*k + k`, which cover `(G*k*step, (G+1)*k*step]`, so that
+/// groups of series with different steps line up when `k*step` is equal.
+fn group_of(g: i64, k: i64) -> i64 {
+    (g - 1).div_euclid(k)
+}
+
 /// How many consecutive rows to merge so that the rows `first..=last`
-/// become at most `points` groups, each group `k` rows aligned to a
-/// multiple of `k` (so a group's label does not move as the range slides).
+/// become at most `points` groups (see `group_of`: groups are aligned, so a
+/// group's label does not move as the range slides).
 pub fn group_size(first: i64, last: i64, points: i64) -> i64 {
     let points = points.max(1);
-    let mut k = ((last - first + 1).max(1) + points - 1) / points;
-    while last.div_euclid(k) - first.div_euclid(k) + 1 > points {
+    let len = (last - first + 1).max(1);
+    let mut k = ((len + points - 1) / points).max(1);
+    // Aligned groups may need a longer run; from slot 1 on, `k = last` puts
+    // every slot in one group, so the search ends.
+    while group_of(last, k) - group_of(first, k) + 1 > points && k < last.max(2 * len) {
         k += 1;
     }
-    k.max(1)
+    k
 }
 
 /// Consolidates `rows` (slot index and value, NaN when unknown, in order)
-/// into groups of `k` rows aligned to multiples of `k`, with `cf` over the
+/// into aligned groups of `k` rows (see `group_of`), with `cf` over the
 /// known values of each group: the mean, the smallest, the largest or the
 /// last. A group with no known value is unknown. Each group is labelled by
-/// its last slot, `(g / k + 1) * k - 1`.
+/// its last slot, so its time is the end of the span it covers.
 pub fn downsample(rows: impl IntoIterator<Item = (i64, f64)>, k: i64, cf: Cf) -> Vec<(i64, f64)> {
     let k = k.max(1);
     let mut out: Vec<(i64, f64)> = Vec::new();
@@ -144,10 +154,10 @@ pub fn downsample(rows: impl IntoIterator<Item = (i64, f64)>, k: i64, cf: Cf) ->
             Cf::Average => f64::NAN,
             _ => acc,
         };
-        out.push(((group + 1) * k - 1, v));
+        out.push(((group + 1) * k, v));
     };
     for (g, v) in rows {
-        let this = g.div_euclid(k);
+        let this = group_of(g, k);
         if this != group {
             flush(group, sum, n, acc, &mut out);
             group = this;
@@ -267,18 +277,18 @@ mod tests {
 
     #[test]
     fn group_sizes_keep_within_points() {
-        for first in 0..40 {
+        for first in 1..40 {
             for len in 1..200 {
                 for points in 1..30 {
                     let last = first + len - 1;
                     let k = group_size(first, last, points);
-                    let groups = last.div_euclid(k) - first.div_euclid(k) + 1;
+                    let groups = group_of(last, k) - group_of(first, k) + 1;
                     assert!(
                         groups <= points,
                         "{first} {last} {points}: k {k} gives {groups}"
                     );
                     if k > 1 {
-                        let fewer = last.div_euclid(k - 1) - first.div_euclid(k - 1) + 1;
+                        let fewer = group_of(last, k - 1) - group_of(first, k - 1) + 1;
                         assert!(
                             fewer > points,
                             "{first} {last} {points}: k {k} is not the least"
@@ -291,26 +301,29 @@ mod tests {
 
     #[test]
     fn downsample_consolidates_known_values() {
+        // Groups of 3: slots 1-3, 4-6, 7-9, 10-12.
         let rows = [
+            (3, 2.0),
             (4, 1.0),
             (5, f64::NAN),
             (6, 3.0),
             (7, 8.0),
-            (8, f64::NAN),
-            (9, f64::NAN),
+            (8, 4.0),
+            (10, f64::NAN),
         ];
         let avg = downsample(rows, 3, Cf::Average);
-        assert_eq!(avg.len(), 3);
-        assert_eq!((avg[0].0, avg[0].1), (5, 1.0));
-        assert_eq!((avg[1].0, avg[1].1), (8, 5.5));
-        assert_eq!(avg[2].0, 11);
-        assert!(avg[2].1.is_nan());
+        assert_eq!(avg.len(), 4);
+        assert_eq!((avg[0].0, avg[0].1), (3, 2.0));
+        assert_eq!((avg[1].0, avg[1].1), (6, 2.0));
+        assert_eq!((avg[2].0, avg[2].1), (9, 6.0));
+        assert_eq!(avg[3].0, 12);
+        assert!(avg[3].1.is_nan());
         let max = downsample(rows, 3, Cf::Max);
-        assert_eq!(max[1].1, 8.0);
+        assert_eq!((max[1].1, max[2].1), (3.0, 8.0));
         let min = downsample(rows, 3, Cf::Min);
-        assert_eq!(min[1].1, 3.0);
+        assert_eq!((min[1].1, min[2].1), (1.0, 4.0));
         let last = downsample(rows, 3, Cf::Last);
-        assert_eq!(last[1].1, 8.0);
-        assert_eq!(downsample(rows, 1, Cf::Average).len(), 6);
+        assert_eq!((last[1].1, last[2].1), (3.0, 4.0));
+        assert_eq!(downsample(rows, 1, Cf::Average).len(), 7);
     }
 }

@@ -69,6 +69,35 @@ GROUP BY name ORDER BY name;
 SELECT count(*) FROM rrd.fetch_many('nothing.*', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000100));
 SELECT * FROM rrd.fetch_many('dc1.*', 'MEDIAN', to_timestamp(1000000000), to_timestamp(1000000100));
 SELECT * FROM rrd.fetch_tagged('{"host": 17}', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000100));
+-- Series of different steps share row times at a common resolution, so
+-- plain SQL aggregates across them; checked against rrd.fetch per series.
+SELECT rrd.create('mix.fast', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:100 RRA:MAX:0.5:1:100',
+                  to_timestamp(1000000000), tags => '{"group": "mix"}') > 0 AS created,
+       rrd.create('mix.slow', '--step 30 DS:x:GAUGE:60:U:U RRA:AVERAGE:0.5:1:100 RRA:MAX:0.5:1:100',
+                  to_timestamp(1000000000), tags => '{"group": "mix"}') > 0 AS created;
+SELECT rrd.update('mix.fast', array_agg(to_timestamp(1000000000 + 10 * i) ORDER BY i), array_agg(i::float8 ORDER BY i))
+FROM generate_series(1, 36) AS i;
+SELECT rrd.update('mix.slow', array_agg(to_timestamp(1000000000 + 30 * i) ORDER BY i), array_agg(100.0 * i ORDER BY i))
+FROM generate_series(1, 12) AS i;
+SELECT t, count(v) AS reporting, sum(v), max(v)
+FROM rrd.fetch_tagged('{"group": "mix"}', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000360),
+                      interval '60 s')
+GROUP BY t ORDER BY t;
+WITH per_series AS (
+  SELECT 'fast' AS s, (extract(epoch FROM t)::bigint - 1) / 60 AS b, v
+  FROM rrd.fetch('mix.fast', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000360))
+  UNION ALL
+  SELECT 'slow', (extract(epoch FROM t)::bigint - 1) / 60, v
+  FROM rrd.fetch('mix.slow', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000360))
+), buckets AS (SELECT s, b, avg(v) AS v FROM per_series GROUP BY s, b)
+SELECT to_timestamp((b + 1) * 60) AS t, count(v) AS reporting, sum(v), max(v)
+FROM buckets WHERE (b + 1) * 60 > 1000000000
+GROUP BY b ORDER BY 1;
+-- Grouping by a node of the name (Graphite's groupByNode).
+SELECT split_part(name, '.', 1) AS node, count(DISTINCT name) AS series, max(v)
+FROM rrd.fetch_many('*.*', 'MAX', to_timestamp(1000000000), to_timestamp(1000000360), interval '60 s')
+GROUP BY 1 ORDER BY 1;
+SELECT rrd.drop('mix.fast'), rrd.drop('mix.slow');
 -- Rename: data and tags go with the name.
 SELECT rrd.rename('dc1.rack04.web018.nginx.requests', 'dc3.rack01.web018.nginx.requests');
 SELECT * FROM rrd.find('*.*.web018.nginx.requests');

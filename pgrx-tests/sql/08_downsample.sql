@@ -14,16 +14,17 @@ SELECT bool_and(n <= p) AS within, min(n), max(n)
 FROM generate_series(1, 60) AS p,
      LATERAL (SELECT count(*) AS n FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000),
                                                    to_timestamp(1000000000 + 40 * p * p), points => p)) AS f;
--- AVERAGE over 1,000 s in 4 points: the 60 s archive, rows merged 5 by 5.
+-- AVERAGE over 1,000 s in 4 points: the 60 s archive, rows merged 5 by 5
+-- into the spans (n * 300 s, (n + 1) * 300 s], each labelled by its end.
 SELECT * FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
 WITH f AS (SELECT extract(epoch FROM t)::bigint / 60 AS g, v
            FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), interval '60 s'))
-SELECT to_timestamp(((g / 5) + 1) * 5 * 60 - 60) AS t, avg(v) AS v FROM f GROUP BY g / 5 ORDER BY 1;
+SELECT to_timestamp(((g - 1) / 5 + 1) * 5 * 60) AS t, avg(v) AS v FROM f GROUP BY (g - 1) / 5 ORDER BY 1;
 -- MAX has only the 10 s archive: rows merged 30 by 30, the largest known value.
 SELECT * FROM rrd.fetch('ds', 'MAX', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
 WITH f AS (SELECT extract(epoch FROM t)::bigint / 10 AS g, v
            FROM rrd.fetch('ds', 'MAX', to_timestamp(1000000000), to_timestamp(1000001000), interval '10 s'))
-SELECT to_timestamp(((g / 30) + 1) * 30 * 10 - 10) AS t, max(v) AS v FROM f GROUP BY g / 30 ORDER BY 1;
+SELECT to_timestamp(((g - 1) / 30 + 1) * 30 * 10) AS t, max(v) AS v FROM f GROUP BY (g - 1) / 30 ORDER BY 1;
 -- Enough points: the rows rrd.fetch gives.
 SELECT (SELECT array_agg(v ORDER BY t) FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000300), points => 1000))
        IS NOT DISTINCT FROM
