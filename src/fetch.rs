@@ -400,6 +400,70 @@ fn fetch_tagged(
         .or_raise()
 }
 
+/// Rows of consolidation `cf` from `start` to `stop`, each part of the
+/// range from the finest archive that still holds it, with each row's
+/// length: recent rows at the finest step, older ones coarser.
+#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
+#[pg_extern(stable)]
+fn fetch_stitched(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+) -> TableIterator<
+    'static,
+    (
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+        name!(step, Interval),
+    ),
+> {
+    stitched_inner(name, cf, start, stop)
+        .map(TableIterator::new)
+        .or_raise()
+}
+
+#[allow(clippy::type_complexity)] // as above
+fn stitched_inner(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+) -> Result<Vec<(TimestampWithTimeZone, Option<f64>, Interval)>> {
+    let name = required(name, "series name")?;
+    let (cf, _) = fetch_args(cf, None)?;
+    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    Spi::connect_mut(|client| {
+        let series = storage::load(client, name, false)?;
+        let last = time::floor_secs(series.state.last_up);
+        let mut out = Vec::new();
+        for seg in plan::stitch(&series.def, last, cf, start, stop)? {
+            let ring = Ring::new(series.def.archives[seg.archive].rows, series.width);
+            let wanted = ring
+                .chunks_between(seg.first, seg.last)
+                .into_iter()
+                .map(|c| c as i32)
+                .collect();
+            let chunks = storage::read_chunks(client, series.id, seg.archive, Some(wanted));
+            let holes = &series.holes[seg.archive];
+            let step = Interval::from_micros(seg.step * time::US);
+            for g in seg.first..=seg.last {
+                let v = if in_hole(holes, g) {
+                    f64::NAN
+                } else {
+                    chunks
+                        .get(&ring.chunk_of(g))
+                        .map_or(f64::NAN, |dp| ring.read(dp, g))
+                };
+                let t = timestamptz(g.saturating_mul(seg.step).saturating_mul(time::US))?;
+                out.push((t, Some(v).filter(|v| !v.is_nan()), step));
+            }
+        }
+        Ok(out)
+    })
+}
+
 #[cfg(feature = "pg_test")]
 #[pg_schema]
 mod tests {

@@ -113,6 +113,72 @@ pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
     g <= latest && g > latest - rows as i64
 }
 
+/// One part of a stitched read: slots `first..=last` of archive `archive`,
+/// each `step` seconds long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub archive: usize,
+    pub step: i64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Plans a stitched read of `cf` over `(start, end]` (whole seconds): each
+/// part of the range from the finest archive that still holds it. Going
+/// back in time, an archive takes over where the finer ones' rings end,
+/// with its whole rows that end at or before that point. Segments come in
+/// time order, oldest first.
+pub fn stitch(
+    def: &Definition,
+    last_up: i64,
+    cf: Cf,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Segment>> {
+    if end < start {
+        return Err(RrdError::TimeRange {
+            msg: format!(
+                "fetch start {} is after its end {}",
+                crate::time::format(start * crate::time::US),
+                crate::time::format(end * crate::time::US)
+            ),
+        });
+    }
+    let mut archives: Vec<(usize, i64)> = def
+        .archives
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| qualifies(cf, a.cf, a.steps))
+        .map(|(i, a)| (i, a.seconds_per_row(def.step) as i64))
+        .filter(|&(_, spr)| spr > 0)
+        .collect();
+    // Finest first; among equals, the archive of the CF asked for.
+    archives.sort_by_key(|&(i, spr)| (spr, def.archives[i].cf != cf, i));
+    let mut out = Vec::new();
+    // Everything after `covered` is answered by a finer archive.
+    let mut covered = end;
+    for (i, spr) in archives {
+        let rows = def.archives[i].rows as i64;
+        let latest = last_up.div_euclid(spr);
+        let first = (latest - rows + 1).max(start.div_euclid(spr) + 1);
+        let last = latest.min(covered.div_euclid(spr));
+        if first <= last {
+            out.push(Segment {
+                archive: i,
+                step: spr,
+                first,
+                last,
+            });
+            covered = covered.min((first - 1) * spr);
+        }
+        if covered <= start {
+            break;
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// The group of slot `g` when rows are merged `k` at a time: slots
 /// `G*k + 1 ..= G*k + k`, which cover `(G*k*step, (G+1)*k*step]`, so that
 /// groups of series with different steps line up when `k*step` is equal.
@@ -325,5 +391,49 @@ mod tests {
         let last = downsample(rows, 3, Cf::Last);
         assert_eq!((last[1].1, last[2].1), (3.0, 4.0));
         assert_eq!(downsample(rows, 1, Cf::Average).len(), 7);
+    }
+
+    #[test]
+    fn stitched_reads_take_the_finest_archive_of_each_part() {
+        let d = crate::def::parse(
+            "--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:6 RRA:AVERAGE:0.5:3:4 RRA:MAX:0.5:2:100 RRA:AVERAGE:0.5:6:10",
+        )
+        .unwrap();
+        // Last update at 1000: 10 s rows ending 950..1000 (slots 95..100);
+        // before 940, the 30 s rows ending 900 and 930 (the ring holds slots
+        // 30..33); before 870, the 60 s rows ending 420..840.
+        let segs = stitch(&d, 1000, Cf::Average, 0, 1000).unwrap();
+        let spans: Vec<(usize, i64, i64, i64)> = segs
+            .iter()
+            .map(|s| (s.archive, s.step, s.first, s.last))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![(3, 60, 7, 14), (1, 30, 30, 31), (0, 10, 95, 100)]
+        );
+        // Labels never overlap and go forward in time.
+        let mut prev = i64::MIN;
+        for s in &segs {
+            assert!(s.first * s.step > prev);
+            prev = s.last * s.step;
+        }
+        // A range inside the finest ring reads only it.
+        let segs = stitch(&d, 1000, Cf::Average, 960, 990).unwrap();
+        assert_eq!(
+            segs,
+            vec![Segment {
+                archive: 0,
+                step: 10,
+                first: 97,
+                last: 99
+            }]
+        );
+        // MAX: the 1-step AVERAGE ring first, then the 20 s MAX archive.
+        let segs = stitch(&d, 1000, Cf::Max, 0, 1000).unwrap();
+        assert_eq!(
+            segs.iter().map(|s| s.archive).collect::<Vec<_>>(),
+            vec![2, 0]
+        );
+        assert!(stitch(&d, 1000, Cf::Average, 10, 5).is_err());
     }
 }

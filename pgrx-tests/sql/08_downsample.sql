@@ -33,3 +33,19 @@ SELECT (SELECT array_agg(v ORDER BY t) FROM rrd.fetch('ds', 'AVERAGE', to_timest
 SELECT * FROM rrd.fetch('ds', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000), points => 0);
 SELECT * FROM rrd.fetch('ds', 'MEDIAN', to_timestamp(1000000000), to_timestamp(1000001000), points => 4);
 SELECT rrd.drop('ds');
+-- Stitched reads: each part of the range from the finest archive that still
+-- holds it, with each row's length; checked against rrd.fetch per archive.
+SELECT rrd.create('st', '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:6 RRA:AVERAGE:0.5:3:4 RRA:MAX:0.5:2:50 RRA:AVERAGE:0.5:6:10',
+                  to_timestamp(1000000000)) > 0 AS created;
+SELECT rrd.update('st', array_agg(to_timestamp(1000000000 + 10 * i) ORDER BY i), array_agg(i::float8 ORDER BY i))
+FROM generate_series(1, 100) AS i;
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v, step FROM rrd.fetch_stitched('st', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000));
+WITH s AS (SELECT t, v, step FROM rrd.fetch_stitched('st', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000)))
+SELECT step, count(*) AS rows,
+       bool_and(v IS NOT DISTINCT FROM (SELECT f.v FROM rrd.fetch('st', 'AVERAGE', s.t - s.step, s.t, s.step) AS f
+                                        WHERE f.t = s.t)) AS same_as_fetch
+FROM s GROUP BY step ORDER BY step;
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v, step FROM rrd.fetch_stitched('st', 'MAX', to_timestamp(1000000900), to_timestamp(1000001000));
+SELECT * FROM rrd.fetch_stitched('st', 'AVERAGE', to_timestamp(1000001000), to_timestamp(1000000000));
+SELECT * FROM rrd.fetch_stitched('nope', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000001000));
+SELECT rrd.drop('st');
