@@ -39,24 +39,64 @@ struct Reader {
     /// Seconds per row.
     step: i64,
     latest: i64,
-    ring: Ring,
-    holes: Vec<(i64, i64)>,
-    chunks: BTreeMap<u32, Vec<f64>>,
+    slots: Slots,
 }
 
 impl Reader {
     /// Value of slot `g`; NaN when unknown or out of the ring.
     fn value(&self, g: i64) -> f64 {
-        if !plan::in_ring(self.latest, self.ring.rows, g) || in_hole(&self.holes, g) {
+        if !plan::in_ring(self.latest, self.slots.ring.rows, g) {
+            return f64::NAN;
+        }
+        self.slots.value(g)
+    }
+
+    fn label(&self, g: i64) -> TimestampWithTimeZone {
+        timestamptz(g * self.step * time::US).or_raise()
+    }
+}
+
+/// The stored slots of one archive of a series that a read needs.
+struct Slots {
+    ring: Ring,
+    holes: Vec<(i64, i64)>,
+    chunks: BTreeMap<u32, Vec<f64>>,
+}
+
+impl Slots {
+    /// Reads the chunk rows holding slots `lo..=hi` of archive `a` (every
+    /// row when the range spans the ring, none when it is empty).
+    fn read(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi: i64) -> Slots {
+        let rows = series.def.archives[a].rows;
+        let ring = Ring::new(rows, series.width);
+        let chunks = if lo > hi {
+            BTreeMap::new()
+        } else if (hi - lo + 1) as u64 >= rows {
+            storage::read_chunks(client, series.id, a, None)
+        } else {
+            let wanted = ring
+                .chunks_between(lo, hi)
+                .into_iter()
+                .map(|c| c as i32)
+                .collect();
+            storage::read_chunks(client, series.id, a, Some(wanted))
+        };
+        Slots {
+            ring,
+            holes: series.holes[a].clone(),
+            chunks,
+        }
+    }
+
+    /// Value stored for slot `g` (which the caller knows is in the ring);
+    /// NaN when unknown.
+    fn value(&self, g: i64) -> f64 {
+        if in_hole(&self.holes, g) {
             return f64::NAN;
         }
         self.chunks
             .get(&self.ring.chunk_of(g))
             .map_or(f64::NAN, |dp| self.ring.read(dp, g))
-    }
-
-    fn label(&self, g: i64) -> TimestampWithTimeZone {
-        timestamptz(g * self.step * time::US).or_raise()
     }
 }
 
@@ -69,27 +109,25 @@ pub fn any_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64)
         if spr <= 0 {
             return false;
         }
-        let ring = Ring::new(archive.rows, series.width);
         let latest = last.div_euclid(spr);
         let lo = (from.div_euclid(spr) + 1).max(latest - archive.rows as i64 + 1);
         let hi = until.div_euclid(spr).min(latest);
         if lo > hi {
             return false;
         }
-        let wanted = ring
-            .chunks_between(lo, hi)
-            .into_iter()
-            .map(|c| c as i32)
-            .collect();
-        let chunks = storage::read_chunks(client, series.id, a, Some(wanted));
-        let holes = &series.holes[a];
-        (lo..=hi).any(|g| {
-            !in_hole(holes, g)
-                && chunks
-                    .get(&ring.chunk_of(g))
-                    .is_some_and(|dp| !ring.read(dp, g).is_nan())
-        })
+        let slots = Slots::read(client, series, a, lo, hi);
+        (lo..=hi).any(|g| !slots.value(g).is_nan())
     })
+}
+
+/// The start and stop arguments of a fetch, in whole seconds.
+fn range_secs(
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+) -> Result<(i64, i64)> {
+    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
+    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    Ok((start, stop))
 }
 
 /// The CF and resolution arguments of a fetch, checked.
@@ -125,8 +163,7 @@ fn reader(
 ) -> Result<Reader> {
     let name = required(name, "series name")?;
     let (cf, resolution) = fetch_args(cf, resolution)?;
-    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
-    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let (start, stop) = range_secs(start, stop)?;
     Spi::connect_mut(|client| {
         let series = storage::load(client, name, false)?;
         series_reader(client, &series, cf, start, stop, resolution)
@@ -146,22 +183,10 @@ fn series_reader(
         let last = time::floor_secs(series.state.last_up);
         let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
         let rows = series.def.archives[p.archive].rows;
-        let ring = Ring::new(rows, series.width);
         // Only the chunks of slots both in the range and in the ring.
         let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
         let hi = (p.end / p.step).min(p.latest);
-        let chunks = if lo > hi {
-            BTreeMap::new()
-        } else if (hi - lo + 1) as u64 >= rows {
-            storage::read_chunks(client, series.id, p.archive, None)
-        } else {
-            let wanted = ring
-                .chunks_between(lo, hi)
-                .into_iter()
-                .map(|c| c as i32)
-                .collect();
-            storage::read_chunks(client, series.id, p.archive, Some(wanted))
-        };
+        let slots = Slots::read(client, series, p.archive, lo, hi);
         // Every label must be a valid timestamptz before any row is sent.
         let out_of_range = || RrdError::TimeRange {
             msg: format!("fetch end {} is out of range", p.end),
@@ -172,9 +197,7 @@ fn series_reader(
             last: p.end / p.step,
             step: p.step,
             latest: p.latest,
-            ring,
-            holes: series.holes[p.archive].clone(),
-            chunks,
+            slots,
         })
     }
 }
@@ -214,15 +237,11 @@ fn downsampled(
             "points must be at least 1, got {points}"
         )));
     }
-    let (cf_kind, _) = fetch_args(cf, None)?;
-    let start_s = time::floor_secs(unix_us(required(start, "start")?, "start")?);
-    let stop_s = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let (cf_kind, given) = fetch_args(cf, resolution)?;
+    let (start_s, stop_s) = range_secs(start, stop)?;
     // The finest resolution that fits the range into `points` rows.
     let span = (stop_s - start_s).max(1);
     let wanted = (span + points as i64 - 1) / points as i64;
-    let given = resolution.map_or(1, |iv| {
-        i64::try_from(iv.as_micros() / time::US as i128).unwrap_or(i64::MAX)
-    });
     let res = Interval::from_micros(given.max(wanted).saturating_mul(time::US));
     let r = reader(name, cf, start, stop, Some(res))?;
     let k = plan::group_size(r.first, r.last, points as i64);
@@ -316,8 +335,7 @@ pub fn fetch_names(
     resolution: Option<Interval>,
 ) -> Result<ManyRows> {
     let (cf, resolution) = fetch_args(cf, resolution)?;
-    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
-    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let (start, stop) = range_secs(start, stop)?;
     let readers = Spi::connect_mut(|client| {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut loaded = storage::load_many(client, &refs, false)?;
@@ -432,30 +450,16 @@ fn stitched_inner(
 ) -> Result<Vec<(TimestampWithTimeZone, Option<f64>, Interval)>> {
     let name = required(name, "series name")?;
     let (cf, _) = fetch_args(cf, None)?;
-    let start = time::floor_secs(unix_us(required(start, "start")?, "start")?);
-    let stop = time::floor_secs(unix_us(required(stop, "stop")?, "stop")?);
+    let (start, stop) = range_secs(start, stop)?;
     Spi::connect_mut(|client| {
         let series = storage::load(client, name, false)?;
         let last = time::floor_secs(series.state.last_up);
         let mut out = Vec::new();
         for seg in plan::stitch(&series.def, last, cf, start, stop)? {
-            let ring = Ring::new(series.def.archives[seg.archive].rows, series.width);
-            let wanted = ring
-                .chunks_between(seg.first, seg.last)
-                .into_iter()
-                .map(|c| c as i32)
-                .collect();
-            let chunks = storage::read_chunks(client, series.id, seg.archive, Some(wanted));
-            let holes = &series.holes[seg.archive];
+            let slots = Slots::read(client, &series, seg.archive, seg.first, seg.last);
             let step = Interval::from_micros(seg.step * time::US);
             for g in seg.first..=seg.last {
-                let v = if in_hole(holes, g) {
-                    f64::NAN
-                } else {
-                    chunks
-                        .get(&ring.chunk_of(g))
-                        .map_or(f64::NAN, |dp| ring.read(dp, g))
-                };
+                let v = slots.value(g);
                 let t = timestamptz(g.saturating_mul(seg.step).saturating_mul(time::US))?;
                 out.push((t, Some(v).filter(|v| !v.is_nan()), step));
             }

@@ -35,6 +35,20 @@ fn qualifies(want: Cf, have: Cf, steps: u64) -> bool {
     want == have || steps == 1
 }
 
+/// A fetch range must not end before it starts.
+fn check_order(start: i64, end: i64) -> Result<()> {
+    if end < start {
+        return Err(RrdError::TimeRange {
+            msg: format!(
+                "fetch start {} is after its end {}",
+                crate::time::format(start * crate::time::US),
+                crate::time::format(end * crate::time::US)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Plans a fetch of `cf` over `[start, end]` (whole seconds) at requested
 /// resolution `resolution` seconds (1 = finest), given the last update time
 /// `last_up` in whole seconds.
@@ -51,15 +65,7 @@ pub fn plan(
             msg: "fetch start must be after 1980-01-01 (the first entry to fetch should be after 1980)".into(),
         });
     }
-    if end < start {
-        return Err(RrdError::TimeRange {
-            msg: format!(
-                "fetch start {} is after its end {}",
-                crate::time::format(start * crate::time::US),
-                crate::time::format(end * crate::time::US)
-            ),
-        });
-    }
+    check_order(start, end)?;
     let mut best_full: Option<(usize, i64)> = None;
     let mut best_part: Option<(usize, i64, i64)> = None;
     for (i, a) in def.archives.iter().enumerate() {
@@ -135,15 +141,7 @@ pub fn stitch(
     start: i64,
     end: i64,
 ) -> Result<Vec<Segment>> {
-    if end < start {
-        return Err(RrdError::TimeRange {
-            msg: format!(
-                "fetch start {} is after its end {}",
-                crate::time::format(start * crate::time::US),
-                crate::time::format(end * crate::time::US)
-            ),
-        });
-    }
+    check_order(start, end)?;
     let mut archives: Vec<(usize, i64)> = def
         .archives
         .iter()
