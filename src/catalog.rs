@@ -221,14 +221,16 @@ pub fn check_labels(meta: Option<&JsonB>, tags: Option<&JsonB>) -> Result<()> {
     Ok(())
 }
 
-fn set_column(name: Option<&str>, value: Option<JsonB>, column: &str) -> Result<()> {
+/// Sets JSON column `column` of series `name` to `value`, after `check`.
+fn set_column(
+    name: Option<&str>,
+    value: Option<JsonB>,
+    column: &str,
+    check: fn(&serde_json::Value) -> Result<()>,
+) -> Result<()> {
     let name = required(name, "series name")?;
     let value = required(value, column)?;
-    if column == "tags" {
-        check_tags(&value.0)?;
-    } else {
-        check_meta(&value.0)?;
-    }
+    check(&value.0)?;
     let sql = format!("UPDATE rrd.series SET {column} = $2 WHERE name = $1");
     let done = Spi::connect_mut(|client| {
         spi(client.update(sql.as_str(), None, &[name.into(), value.into()])).len()
@@ -244,7 +246,7 @@ fn set_column(name: Option<&str>, value: Option<JsonB>, column: &str) -> Result<
 /// Replaces the free-form metadata of a series (a JSON object).
 #[pg_extern]
 fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
-    set_column(name, meta, "meta").or_raise()
+    set_column(name, meta, "meta", check_meta).or_raise()
 }
 
 /// Replaces the tags of a series: a JSON object of string values, such as
@@ -252,5 +254,5 @@ fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
 /// `SELECT name FROM rrd.series WHERE tags @> '{"dc": "dc1"}'` (indexed).
 #[pg_extern]
 fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
-    set_column(name, tags, "tags").or_raise()
+    set_column(name, tags, "tags", check_tags).or_raise()
 }

@@ -477,8 +477,8 @@ const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, d
 /// change. Rows are written at create; one found missing is inserted.
 pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
     // Rows whose changed slots are one run of offsets, and the others.
-    let mut runs = SlotEdits::default();
-    let mut scattered = SlotEdits::default();
+    let mut runs = SlotEdits::new(true);
+    let mut scattered = SlotEdits::new(false);
     for w in works {
         for (arch, edits) in w.edits.iter().enumerate() {
             for (&c, edit) in edits {
@@ -487,9 +487,9 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
                 let contiguous = written.iter().enumerate().all(|(i, w)| w.0 == first + i);
                 let key = (w.id, arch as i16, c as i32);
                 if contiguous {
-                    runs.push(key, first as i32, &written);
+                    runs.push(key, &written);
                 } else {
-                    scattered.push(key, 0, &written);
+                    scattered.push(key, &written);
                 }
             }
         }
@@ -500,11 +500,11 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
     }
     let mut updated: HashSet<ChunkKey> = HashSet::new();
     let mut count = 0;
-    for (edits, sql) in [(runs, UPDATE_CHUNK_RUNS), (scattered, UPDATE_CHUNKS)] {
+    for edits in [runs, scattered] {
         if edits.s.is_empty() {
             continue;
         }
-        let table = edits.run(client, sql);
+        let table = edits.run(client);
         count += table.len();
         for row in table {
             if let (Some(s), Some(a), Some(k)) = (spi(row.get(1)), spi(row.get(2)), spi(row.get(3)))
@@ -519,40 +519,57 @@ pub fn write_chunks(client: &SpiClient<'_>, works: &[&SeriesWork]) {
 }
 
 /// Changed slots of many chunk rows, as parallel arrays for one statement.
-#[derive(Default)]
 struct SlotEdits {
+    /// Every row's changed slots are one run (`UPDATE_CHUNK_RUNS`), or not
+    /// (`UPDATE_CHUNKS`).
+    runs: bool,
     s: Vec<i64>,
     a: Vec<i16>,
     k: Vec<i32>,
-    /// First offset of the run (`UPDATE_CHUNK_RUNS`).
-    lo: Vec<i32>,
-    /// Offsets of the slots (`UPDATE_CHUNKS`).
-    offs: Vec<i32>,
+    /// For runs, each row's first offset; otherwise each slot's offset.
+    pos: Vec<i32>,
     vals: Vec<f64>,
     o: Vec<i32>,
     n: Vec<i32>,
 }
 
 impl SlotEdits {
-    fn push(&mut self, key: ChunkKey, lo: i32, written: &[(usize, f64)]) {
+    fn new(runs: bool) -> SlotEdits {
+        SlotEdits {
+            runs,
+            s: Vec::new(),
+            a: Vec::new(),
+            k: Vec::new(),
+            pos: Vec::new(),
+            vals: Vec::new(),
+            o: Vec::new(),
+            n: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, key: ChunkKey, written: &[(usize, f64)]) {
         self.s.push(key.0);
         self.a.push(key.1);
         self.k.push(key.2);
-        self.lo.push(lo);
         self.o.push(self.vals.len() as i32);
         self.n.push(written.len() as i32);
+        if self.runs {
+            self.pos.push(written.first().map_or(0, |w| w.0 as i32));
+        }
         for &(off, v) in written {
-            self.offs.push(off as i32);
+            if !self.runs {
+                self.pos.push(off as i32);
+            }
             self.vals.push(v);
         }
     }
 
-    fn run<'c>(self, client: &SpiClient<'c>, sql: &'static str) -> SpiTupleTable<'c> {
+    fn run<'c>(self, client: &SpiClient<'c>) -> SpiTupleTable<'c> {
         use pg_sys::*;
-        let fourth = if sql == UPDATE_CHUNK_RUNS {
-            self.lo
+        let sql = if self.runs {
+            UPDATE_CHUNK_RUNS
         } else {
-            self.offs
+            UPDATE_CHUNKS
         };
         run(
             client,
@@ -570,7 +587,7 @@ impl SlotEdits {
                 self.s.into(),
                 self.a.into(),
                 self.k.into(),
-                fourth.into(),
+                self.pos.into(),
                 self.vals.into(),
                 self.o.into(),
                 self.n.into(),

@@ -87,8 +87,11 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     }
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
-        let loaded = storage::load_many(client, &names, false)?;
-        let mut works = series_works(batch, &names, loaded)?;
+        let mut loaded = storage::load_many(client, &names, false)?;
+        let mut works = names
+            .iter()
+            .map(|n| series_work(&mut loaded, n))
+            .collect::<Result<Vec<_>>>()?;
         let mut skipped = vec![0; works.len()];
         run_points(batch, &mut works, &mut skipped, None, on_bad)?;
         let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
@@ -100,13 +103,7 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             let lost_names: Vec<&str> = lost.iter().map(|&i| names[i]).collect();
             let mut again = storage::load_many(client, &lost_names, true)?;
             for &i in &lost {
-                let s = again
-                    .remove(names[i])
-                    .ok_or_else(|| RrdError::UnknownSeries {
-                        name: names[i].to_string(),
-                    })?;
-                works[i] =
-                    SeriesWork::new(s.id, names[i].to_string(), s.def, s.width, s.state, s.holes);
+                works[i] = series_work(&mut again, names[i])?;
                 skipped[i] = 0;
             }
             let only: HashSet<usize> = lost.iter().copied().collect();
@@ -128,27 +125,19 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     })
 }
 
-/// The work of each series of `batch`, in the batch's order.
-fn series_works(
-    batch: &Batch,
-    names: &[&str],
-    mut loaded: HashMap<String, storage::Series>,
-) -> Result<Vec<SeriesWork>> {
-    let mut works = Vec::with_capacity(names.len());
-    for name in &batch.names {
-        let s = loaded
-            .remove(name)
-            .ok_or_else(|| RrdError::UnknownSeries { name: name.clone() })?;
-        works.push(SeriesWork::new(
-            s.id,
-            name.clone(),
-            s.def,
-            s.width,
-            s.state,
-            s.holes,
-        ));
-    }
-    Ok(works)
+/// The work of series `name`, taken from the series loaded for it.
+fn series_work(loaded: &mut HashMap<String, storage::Series>, name: &str) -> Result<SeriesWork> {
+    let s = loaded.remove(name).ok_or_else(|| RrdError::UnknownSeries {
+        name: name.to_string(),
+    })?;
+    Ok(SeriesWork::new(
+        s.id,
+        name.to_string(),
+        s.def,
+        s.width,
+        s.state,
+        s.holes,
+    ))
 }
 
 /// Runs the points of `batch` (of the series in `only`, or all) through
