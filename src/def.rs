@@ -622,6 +622,16 @@ fn parse_ds(token: &str, body: &str) -> Result<DataSource> {
     })
 }
 
+/// Reads one archive, `RRA:CF:xff:steps:rows` as in a definition (steps
+/// and rows may be durations), for a series of base step `step`.
+pub fn parse_archive(text: &str, step: u64) -> Result<Archive> {
+    let tok = text.trim();
+    let body = tok.strip_prefix("RRA:").ok_or_else(|| {
+        RrdError::syntax(format!("expected RRA:CF:xff:steps:rows, got \"{tok}\""))
+    })?;
+    parse_rra(tok, body, step)
+}
+
 /// Reads `CF:xff:steps:rows` (`body`, the token without `RRA:`) for a
 /// series of base step `step`.
 fn parse_rra(token: &str, body: &str, step: u64) -> Result<Archive> {

@@ -9,7 +9,7 @@ use crate::def::Cf;
 use crate::error::{Result, RrdError};
 use crate::errors::OrRaise;
 use crate::plan;
-use crate::ring::{in_hole, Ring};
+use crate::ring::{Ring, Stored};
 use crate::series::{required, timestamptz, unix_us};
 use crate::storage::{self, Series};
 use crate::time;
@@ -39,7 +39,7 @@ struct Reader {
     /// Seconds per row.
     step: i64,
     latest: i64,
-    slots: Slots,
+    slots: Stored,
 }
 
 impl Reader {
@@ -56,47 +56,27 @@ impl Reader {
     }
 }
 
-/// The stored slots of one archive of a series that a read needs.
-struct Slots {
-    ring: Ring,
-    holes: Vec<(i64, i64)>,
-    chunks: BTreeMap<u32, Vec<f64>>,
-}
-
-impl Slots {
-    /// Reads the chunk rows holding slots `lo..=hi` of archive `a` (every
-    /// row when the range spans the ring, none when it is empty).
-    fn read(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi: i64) -> Slots {
-        let rows = series.def.archives[a].rows;
-        let ring = Ring::new(rows, series.width);
-        let chunks = if lo > hi {
-            BTreeMap::new()
-        } else if (hi - lo + 1) as u64 >= rows {
-            storage::read_chunks(client, series.id, a, None)
-        } else {
-            let wanted = ring
-                .chunks_between(lo, hi)
-                .into_iter()
-                .map(|c| c as i32)
-                .collect();
-            storage::read_chunks(client, series.id, a, Some(wanted))
-        };
-        Slots {
-            ring,
-            holes: series.holes[a].clone(),
-            chunks,
-        }
-    }
-
-    /// Value stored for slot `g` (which the caller knows is in the ring);
-    /// NaN when unknown.
-    fn value(&self, g: i64) -> f64 {
-        if in_hole(&self.holes, g) {
-            return f64::NAN;
-        }
-        self.chunks
-            .get(&self.ring.chunk_of(g))
-            .map_or(f64::NAN, |dp| self.ring.read(dp, g))
+/// Reads the chunk rows of archive `a` holding slots `lo..=hi` (every row
+/// when the range spans the ring, none when it is empty).
+pub fn read_slots(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi: i64) -> Stored {
+    let rows = series.def.archives[a].rows;
+    let ring = Ring::new(rows, series.width);
+    let chunks = if lo > hi {
+        BTreeMap::new()
+    } else if (hi - lo + 1) as u64 >= rows {
+        storage::read_chunks(client, series.id, a, None)
+    } else {
+        let wanted = ring
+            .chunks_between(lo, hi)
+            .into_iter()
+            .map(|c| c as i32)
+            .collect();
+        storage::read_chunks(client, series.id, a, Some(wanted))
+    };
+    Stored {
+        ring,
+        holes: series.holes[a].clone(),
+        chunks,
     }
 }
 
@@ -115,7 +95,7 @@ pub fn any_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64)
         if lo > hi {
             return false;
         }
-        let slots = Slots::read(client, series, a, lo, hi);
+        let slots = read_slots(client, series, a, lo, hi);
         (lo..=hi).any(|g| !slots.value(g).is_nan())
     })
 }
@@ -186,7 +166,7 @@ fn series_reader(
         // Only the chunks of slots both in the range and in the ring.
         let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
         let hi = (p.end / p.step).min(p.latest);
-        let slots = Slots::read(client, series, p.archive, lo, hi);
+        let slots = read_slots(client, series, p.archive, lo, hi);
         // Every label must be a valid timestamptz before any row is sent.
         let out_of_range = || RrdError::TimeRange {
             msg: format!("fetch end {} is out of range", p.end),
@@ -456,7 +436,7 @@ fn stitched_inner(
         let last = time::floor_secs(series.state.last_up);
         let mut out = Vec::new();
         for seg in plan::stitch(&series.def, last, cf, start, stop)? {
-            let slots = Slots::read(client, &series, seg.archive, seg.first, seg.last);
+            let slots = read_slots(client, &series, seg.archive, seg.first, seg.last);
             let step = Interval::from_micros(seg.step * time::US);
             for g in seg.first..=seg.last {
                 let v = slots.value(g);

@@ -1,11 +1,12 @@
 //! pg_rrd: round-robin time series in PostgreSQL with RRDtool's semantics.
 //!
-//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`,
+//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`, `alter`,
 //! `glob`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
 //! `update`, `points`, `fetch`, `catalog`, with table access in `storage` and the mapping of
 //! errors to SQLSTATEs in `errors`.
 
+pub mod alter;
 pub mod batch;
 pub mod def;
 pub mod engine;

@@ -158,6 +158,40 @@ impl Ring {
     }
 }
 
+/// What is stored of one archive: its ring, its holes and (some of) its
+/// chunk rows by chunk number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub ring: Ring,
+    pub holes: Holes,
+    pub chunks: BTreeMap<u32, Vec<f64>>,
+}
+
+impl Stored {
+    /// Value stored for slot `g`, which the caller knows is in the ring's
+    /// window; NaN when unknown, in a hole, or in a row that was not read.
+    pub fn value(&self, g: i64) -> f64 {
+        if in_hole(&self.holes, g) {
+            return f64::NAN;
+        }
+        self.chunks
+            .get(&self.ring.chunk_of(g))
+            .map_or(f64::NAN, |dp| self.ring.read(dp, g))
+    }
+}
+
+/// Every chunk row of `ring` when the slots of the window ending at slot
+/// `latest` hold `value(g)`, with no holes (older positions hold NaN).
+pub fn layout(ring: Ring, latest: i64, value: impl Fn(i64) -> f64) -> Vec<Vec<f64>> {
+    let mut rows: Vec<Vec<f64>> = (0..ring.chunk_count())
+        .map(|c| vec![f64::NAN; ring.chunk_len(c)])
+        .collect();
+    for g in latest - ring.rows as i64 + 1..=latest {
+        rows[ring.chunk_of(g) as usize][ring.offset(g)] = value(g);
+    }
+    rows
+}
+
 /// Whether slot `g` is in one of `holes`.
 pub fn in_hole(holes: &[(i64, i64)], g: i64) -> bool {
     holes.iter().any(|&(lo, hi)| lo <= g && g <= hi)

@@ -1,0 +1,728 @@
+//! Changing a series without losing data: tuning its data source and
+//! archives, resizing an archive, adding and dropping archives. No pgrx.
+//!
+//! Every change works on a definition and its state and returns new ones
+//! (and, for archives whose rows move, their chunk rows); the caller
+//! stores them all in one transaction. Slots keep their times: an archive
+//! that is resized or added holds, for every slot of its new window, the
+//! value it would show for that time, or unknown.
+
+use crate::def::{Archive, Cf, Definition, DsKind};
+use crate::engine::{CdpState, State};
+use crate::error::{Result, RrdError};
+use crate::plan::in_ring;
+use crate::ring::{layout, Holes, Ring, Stored};
+use crate::time;
+
+/// What `tune` changes; `None` keeps the current setting.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tuning {
+    /// Heartbeat, seconds.
+    pub heartbeat: Option<u64>,
+    /// Lower bound of input rates; `Some(None)` removes it.
+    pub min: Option<Option<f64>>,
+    /// Upper bound of input rates; `Some(None)` removes it.
+    pub max: Option<Option<f64>>,
+    /// Data source kind.
+    pub kind: Option<DsKind>,
+    /// Data source name.
+    pub ds_name: Option<String>,
+    /// New xff of one archive (by 0-based index).
+    pub xff: Option<(usize, f64)>,
+}
+
+/// Newest slot of an archive of `seconds_per_row` when the last update was
+/// at `last_up` (microseconds): the slot `rrdtool fetch` shows last.
+pub fn latest_slot(last_up: i64, seconds_per_row: u64) -> i64 {
+    time::floor_secs(last_up).div_euclid(seconds_per_row.max(1) as i64)
+}
+
+/// The archive `index` of `def`, or an error that names the valid range.
+pub fn archive_at(def: &Definition, index: i64) -> Result<usize> {
+    usize::try_from(index)
+        .ok()
+        .filter(|&i| i < def.archives.len())
+        .ok_or_else(|| {
+            RrdError::param(format!(
+                "archive {index} does not exist (the series has archives 0 to {})",
+                def.archives.len() - 1
+            ))
+        })
+}
+
+/// Checks a definition changed by one of this module's functions; its own
+/// messages count archives from 1, ours from 0, so they get a prefix.
+fn checked(def: Definition, what: &str) -> Result<Definition> {
+    def.validate().map_err(|e| match e {
+        RrdError::BadParameter { msg } => RrdError::param(format!("{what}: {msg}")),
+        other => other,
+    })?;
+    Ok(def)
+}
+
+/// Applies `t` as `rrdtool tune` does: the definition changes and the
+/// stored rows stay as they are, bounds included (they apply to later
+/// input). A new data source kind makes the last input unknown, so the
+/// next update starts a new rate instead of reading the old input with the
+/// new kind's rules.
+pub fn tune(def: &Definition, state: &State, t: &Tuning) -> Result<(Definition, State)> {
+    let mut new = def.clone();
+    let mut st = state.clone();
+    if let Some(hb) = t.heartbeat {
+        new.ds.heartbeat = hb;
+    }
+    for (label, bound, slot) in [
+        ("min", t.min, &mut new.ds.min),
+        ("max", t.max, &mut new.ds.max),
+    ] {
+        if let Some(b) = bound {
+            if b.is_some_and(|v| !v.is_finite()) {
+                return Err(RrdError::param(format!(
+                    "{label} must be a finite number, or infinite to remove the bound"
+                )));
+            }
+            *slot = b;
+        }
+    }
+    if let Some(kind) = t.kind {
+        if kind != def.ds.kind {
+            st.last_ds = None;
+        }
+        new.ds.kind = kind;
+    }
+    if let Some(name) = &t.ds_name {
+        new.ds.name = name.clone();
+    }
+    if let Some((a, xff)) = t.xff {
+        let a = archive_at(def, a as i64)?;
+        if !(xff.is_finite() && (0.0..1.0).contains(&xff)) {
+            return Err(RrdError::param(format!(
+                "xff {xff} of archive {a} is out of range: it must be at least 0 and less than 1"
+            )));
+        }
+        new.archives[a].xff = xff;
+    }
+    Ok((checked(new, "tune")?, st))
+}
+
+/// Resizes archive `a` to `rows` slots, as `rrdtool resize` does: the
+/// newest `min(old, new)` slots keep their values and times, and a grown
+/// archive's older slots are unknown. Returns the new definition and every
+/// chunk row of the archive in its new shape (its holes are folded into
+/// the rows, so it has none).
+pub fn resize(
+    def: &Definition,
+    state: &State,
+    a: usize,
+    old: &Stored,
+    rows: u64,
+    width: u64,
+) -> Result<(Definition, Vec<Vec<f64>>)> {
+    if rows == 0 {
+        return Err(RrdError::param(format!(
+            "archive {a} needs at least one row"
+        )));
+    }
+    let mut new = def.clone();
+    new.archives[a].rows = rows;
+    let new = checked(new, &format!("resize of archive {a}"))?;
+    let archive = &def.archives[a];
+    let latest = latest_slot(state.last_up, archive.seconds_per_row(def.step));
+    let kept = archive.rows.min(rows);
+    let chunks = layout(Ring::new(rows, width), latest, |g| {
+        if in_ring(latest, kept, g) {
+            old.value(g)
+        } else {
+            f64::NAN
+        }
+    });
+    Ok((new, chunks))
+}
+
+/// Removes archive `a`: its slots go, and the others keep theirs.
+pub fn drop_archive(
+    def: &Definition,
+    state: &State,
+    holes: &[Holes],
+    a: usize,
+) -> Result<(Definition, State, Vec<Holes>)> {
+    if def.archives.len() == 1 {
+        return Err(RrdError::param(
+            "cannot drop the only archive of a series (drop the series instead)",
+        ));
+    }
+    let mut new = def.clone();
+    new.archives.remove(a);
+    let mut st = state.clone();
+    st.cdp.remove(a);
+    let mut hs = holes.to_vec();
+    hs.remove(a);
+    Ok((new, st, hs))
+}
+
+/// An existing archive that can fill a new one: its index, its stored
+/// slots (those a fill may need) and the slot it shows last.
+pub struct Source<'a> {
+    pub archive: usize,
+    pub stored: &'a Stored,
+}
+
+/// Whether archive `src` can feed `new`: its rows nest in the new rows, and
+/// its values are PDPs (one step per row, which every CF keeps as is) or
+/// consolidated with the new archive's own CF.
+pub fn can_feed(src: &Archive, new: &Archive) -> bool {
+    new.steps.is_multiple_of(src.steps) && (src.steps == 1 || src.cf == new.cf)
+}
+
+/// The archives of `def` that `add_archive` may read for `new`, finest first.
+pub fn feeders(def: &Definition, new: &Archive) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..def.archives.len())
+        .filter(|&i| can_feed(&def.archives[i], new))
+        .collect();
+    out.sort_by_key(|&i| def.archives[i].steps);
+    out
+}
+
+/// Consolidates the values of the `n` PDPs of one row, given as
+/// (value, PDPs it stands for) in time order, with `unknown` PDPs besides
+/// them, under the archive's CF and xff, as a CDP closes: unknown when the
+/// unknown PDPs are more than `xff` of the row; AVERAGE is the mean of the
+/// known PDPs, MIN and MAX the extremes, LAST the row's last PDP.
+fn consolidate(a: &Archive, parts: &[(f64, u64)], mut unknown: u64) -> f64 {
+    for &(v, n) in parts {
+        if v.is_nan() {
+            unknown += n;
+        }
+    }
+    if unknown as f64 > a.steps as f64 * a.xff {
+        return f64::NAN;
+    }
+    let known = parts.iter().filter(|(v, _)| !v.is_nan());
+    match a.cf {
+        Cf::Average => {
+            let (sum, n) = known.fold((0.0, 0u64), |(s, c), &(v, n)| (s + v * n as f64, c + n));
+            sum / n as f64
+        }
+        Cf::Min => known.fold(f64::INFINITY, |m, &(v, _)| if v < m { v } else { m }),
+        Cf::Max => known.fold(f64::NEG_INFINITY, |m, &(v, _)| if v > m { v } else { m }),
+        Cf::Last => parts.last().map_or(f64::NAN, |&(v, _)| v),
+    }
+}
+
+/// Adds archive `new` at the end of `def` and fills it from `sources`
+/// (the archives `feeders` names, with their stored slots).
+///
+/// Each slot of the new window is consolidated, with the new archive's CF
+/// and xff, from the finest source whose window holds all of its PDPs; if
+/// none does, from the finest that holds some, the rest counting as
+/// unknown; with none, it is unknown. The open row's accumulator is made
+/// from the PDPs already completed in it, read from a source of one step
+/// per row (unknown without one), so later updates consolidate as if the
+/// archive had always been there. Returns the new definition, state and
+/// the new archive's chunk rows.
+pub fn add_archive(
+    def: &Definition,
+    state: &State,
+    new: Archive,
+    sources: &[Source<'_>],
+    width: u64,
+) -> Result<(Definition, State, Vec<Vec<f64>>)> {
+    let mut nd = def.clone();
+    nd.archives.push(new.clone());
+    let nd = checked(nd, "new archive")?;
+    let step = def.step;
+    let latest = latest_slot(state.last_up, new.seconds_per_row(step));
+    // Each source: steps, window, and how it is read.
+    let srcs: Vec<(&Archive, i64, &Stored)> = sources
+        .iter()
+        .filter(|s| can_feed(&def.archives[s.archive], &new))
+        .map(|s| {
+            let a = &def.archives[s.archive];
+            (
+                a,
+                latest_slot(state.last_up, a.seconds_per_row(step)),
+                s.stored,
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..srcs.len()).collect();
+    order.sort_by_key(|&i| srcs[i].0.steps);
+    // Sub-slots of new slot `g` in a source of `m` slots per new row.
+    let parts_of = |g: i64, src: usize| -> (Vec<(f64, u64)>, u64) {
+        let (a, src_latest, stored) = srcs[src];
+        let m = (new.steps / a.steps) as i64;
+        let mut parts = Vec::with_capacity(m as usize);
+        let mut missing = 0;
+        for h in (g - 1) * m + 1..=g * m {
+            if in_ring(src_latest, a.rows, h) {
+                parts.push((stored.value(h), a.steps));
+            } else {
+                missing += a.steps;
+            }
+        }
+        (parts, missing)
+    };
+    let covers = |g: i64, src: usize| -> (bool, bool) {
+        let (a, src_latest, _) = srcs[src];
+        let m = (new.steps / a.steps) as i64;
+        let (lo, hi) = ((g - 1) * m + 1, g * m);
+        (
+            in_ring(src_latest, a.rows, lo) && in_ring(src_latest, a.rows, hi),
+            in_ring(src_latest, a.rows, lo) || in_ring(src_latest, a.rows, hi),
+        )
+    };
+    let value = |g: i64| -> f64 {
+        let full = order.iter().copied().find(|&s| covers(g, s).0);
+        let pick = full.or_else(|| order.iter().copied().find(|&s| covers(g, s).1));
+        match pick {
+            Some(s) => {
+                let (parts, missing) = parts_of(g, s);
+                consolidate(&new, &parts, missing)
+            }
+            None => f64::NAN,
+        }
+    };
+    let chunks = layout(Ring::new(new.rows, width), latest, value);
+    let mut st = state.clone();
+    st.cdp.push(open_cdp(def, state, &new, latest, &srcs));
+    Ok((nd, st, chunks))
+}
+
+/// The accumulator of the new archive's open row: the PDPs completed since
+/// its last full row, from a source of one step per row.
+fn open_cdp(
+    def: &Definition,
+    state: &State,
+    new: &Archive,
+    latest: i64,
+    srcs: &[(&Archive, i64, &Stored)],
+) -> CdpState {
+    let pdp_latest = latest_slot(state.last_up, def.step);
+    let first = latest * new.steps as i64 + 1;
+    let count = (pdp_latest - first + 1).max(0) as u64;
+    let fine = srcs.iter().find(|(a, _, _)| a.steps == 1);
+    let mut cdp = CdpState {
+        val: f64::NAN,
+        unknown_pdps: 0,
+    };
+    for p in first..=pdp_latest {
+        let v = match fine {
+            Some((a, src_latest, stored)) if in_ring(*src_latest, a.rows, p) => stored.value(p),
+            _ => f64::NAN,
+        };
+        if v.is_nan() {
+            cdp.unknown_pdps += 1;
+            continue;
+        }
+        cdp.val = if cdp.val.is_nan() {
+            v
+        } else {
+            match new.cf {
+                Cf::Average => cdp.val + v,
+                Cf::Min => cdp.val.min(v),
+                Cf::Max => cdp.val.max(v),
+                Cf::Last => v,
+            }
+        };
+    }
+    debug_assert!(cdp.unknown_pdps <= count);
+    cdp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::def::{parse, parse_archive};
+    use crate::engine::{update, Run};
+    use std::collections::BTreeMap;
+
+    const S: i64 = time::US;
+    const T0: i64 = 1_000_000_000;
+
+    /// A series as an archive store that keeps every slot written.
+    struct Model {
+        def: Definition,
+        state: State,
+        slots: Vec<BTreeMap<i64, f64>>,
+    }
+
+    impl Model {
+        fn new(def: Definition) -> Model {
+            let state = State::new(&def, T0 * S);
+            let slots = vec![BTreeMap::new(); def.archives.len()];
+            Model { def, state, slots }
+        }
+
+        fn update(&mut self, t: i64, v: Option<&str>) {
+            let mut runs: Vec<Run> = Vec::new();
+            update(&self.def, &mut self.state, t, v, &mut runs).unwrap();
+            for r in runs {
+                for k in 0..r.count as i64 {
+                    self.slots[r.archive].insert(r.first_slot + k, r.value);
+                }
+            }
+        }
+
+        fn latest(&self, a: usize) -> i64 {
+            latest_slot(
+                self.state.last_up,
+                self.def.archives[a].seconds_per_row(self.def.step),
+            )
+        }
+
+        /// Value of slot `g` of archive `a` as a fetch shows it.
+        fn at(&self, a: usize, g: i64) -> f64 {
+            if !in_ring(self.latest(a), self.def.archives[a].rows, g) {
+                return f64::NAN;
+            }
+            self.slots[a].get(&g).copied().unwrap_or(f64::NAN)
+        }
+
+        /// Archive `a` as stored in rows of `width`.
+        fn stored(&self, a: usize, width: u64) -> Stored {
+            let ring = Ring::new(self.def.archives[a].rows, width);
+            let chunks = layout(ring, self.latest(a), |g| self.at(a, g));
+            Stored {
+                ring,
+                holes: Holes::new(),
+                chunks: chunks
+                    .into_iter()
+                    .enumerate()
+                    .map(|(c, dp)| (c as u32, dp))
+                    .collect(),
+            }
+        }
+
+        /// Replaces archive `a`'s slots by chunk rows of `width`.
+        fn load(&mut self, a: usize, rows: &[Vec<f64>], width: u64) {
+            let ring = Ring::new(self.def.archives[a].rows, width);
+            let latest = self.latest(a);
+            let stored = Stored {
+                ring,
+                holes: Holes::new(),
+                chunks: rows
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(c, dp)| (c as u32, dp))
+                    .collect(),
+            };
+            let mut map = BTreeMap::new();
+            for g in latest - ring.rows as i64 + 1..=latest {
+                map.insert(g, stored.value(g));
+            }
+            if self.slots.len() <= a {
+                self.slots.resize(a + 1, BTreeMap::new());
+            }
+            self.slots[a] = map;
+        }
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random GAUGE history: steps of 1-29 s, now and then a gap longer
+    /// than the heartbeat or an unknown input.
+    fn history(rng: &mut Rng, from: i64, n: usize) -> Vec<(i64, Option<String>)> {
+        let mut t = from;
+        (0..n)
+            .map(|_| {
+                t += match rng.next(20) {
+                    0 => 60 + rng.next(400) as i64,
+                    _ => 1 + rng.next(29) as i64,
+                } * S
+                    + rng.next(3) as i64 * 250_000;
+                let v = match rng.next(15) {
+                    0 => None,
+                    _ => Some(format!("{}.{}", rng.next(1000), rng.next(100))),
+                };
+                (t, v)
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a.is_nan() && b.is_nan()) || a == b || ((a - b) / b).abs() < 1e-12
+    }
+
+    /// Adding an archive to a series whose finest archive holds the new
+    /// window gives the rows, and then the later rows, that the archive
+    /// would have had from the start: to the bit for MIN, MAX and LAST,
+    /// and within rounding of the sum order for AVERAGE.
+    #[test]
+    fn added_archive_is_as_if_it_was_always_there() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let base = "--step 10 DS:x:GAUGE:40:U:U RRA:AVERAGE:0.5:1:3000 RRA:MAX:0.3:3:200";
+        let mut compared = 0;
+        for case in 0..120 {
+            let cf = ["AVERAGE", "MIN", "MAX", "LAST"][case % 4];
+            let xff = ["0", "0.3", "0.5", "0.9"][rng.next(4) as usize];
+            let steps = [2, 3, 6, 7, 12][rng.next(5) as usize];
+            let rows = 5 + rng.next(60);
+            let extra = format!("RRA:{cf}:{xff}:{steps}:{rows}");
+            let width = 1 + rng.next(50);
+            let mut with = Model::new(parse(&format!("{base} {extra}")).unwrap());
+            let mut without = Model::new(parse(base).unwrap());
+            let n = 400 + rng.next(800) as usize;
+            let h = history(&mut rng, T0 * S, n);
+            let (h1, h2) = h.split_at(h.len() / 2 + rng.next(50) as usize);
+            for (t, v) in h1 {
+                with.update(*t, v.as_deref());
+                without.update(*t, v.as_deref());
+            }
+            let new = parse_archive(&extra, 10).unwrap();
+            let stored: Vec<Stored> = (0..2).map(|a| without.stored(a, width)).collect();
+            let sources: Vec<Source> = feeders(&without.def, &new)
+                .into_iter()
+                .map(|a| Source {
+                    archive: a,
+                    stored: &stored[a],
+                })
+                .collect();
+            let (def, state, rows_new) =
+                add_archive(&without.def, &without.state, new.clone(), &sources, width).unwrap();
+            assert_eq!(def, with.def);
+            without.def = def;
+            without.state = state;
+            without.load(2, &rows_new, width);
+            let check = |a: &Model, b: &Model, what: &str| {
+                for g in a.latest(2) - rows as i64 + 1..=a.latest(2) {
+                    let (x, y) = (a.at(2, g), b.at(2, g));
+                    let ok = if cf == "AVERAGE" {
+                        close(x, y)
+                    } else {
+                        x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+                    };
+                    assert!(
+                        ok,
+                        "case {case} {extra} {what} slot {g}: filled {y}, kept {x}"
+                    );
+                }
+            };
+            check(&with, &without, "after the fill");
+            for (t, v) in h2 {
+                with.update(*t, v.as_deref());
+                without.update(*t, v.as_deref());
+                check(&with, &without, "after more updates");
+            }
+            for a in 0..2 {
+                for g in with.latest(a) - 300..=with.latest(a) {
+                    assert!(
+                        with.at(a, g).to_bits() == without.at(a, g).to_bits()
+                            || with.at(a, g).is_nan() && without.at(a, g).is_nan()
+                    );
+                }
+            }
+            compared += rows;
+        }
+        assert!(compared > 3000);
+    }
+
+    /// A coarser source stands in where the finest one no longer reaches,
+    /// and rows no source holds are unknown.
+    #[test]
+    fn added_archive_reads_coarser_sources_further_back() {
+        let def = parse("--step 10 DS:x:GAUGE:40:U:U RRA:MAX:0.5:1:30 RRA:MAX:0.5:3:100").unwrap();
+        let mut m = Model::new(def);
+        for i in 1..=600 {
+            m.update((T0 + i * 10) * S, Some(&i.to_string()));
+        }
+        let new = parse_archive("RRA:MAX:0.5:6:200", 10).unwrap();
+        let stored: Vec<Stored> = (0..2).map(|a| m.stored(a, 7)).collect();
+        let sources: Vec<Source> = feeders(&m.def, &new)
+            .into_iter()
+            .map(|a| Source {
+                archive: a,
+                stored: &stored[a],
+            })
+            .collect();
+        let (_, _, rows) = add_archive(&m.def, &m.state, new, &sources, 16).unwrap();
+        m.def
+            .archives
+            .push(parse_archive("RRA:MAX:0.5:6:200", 10).unwrap());
+        m.load(2, &rows, 16);
+        // PDP p (ending at 10p s) is input p - T0/10; the MAX archive of
+        // 3 steps holds PDPs back to 300, the one of 1 step to 570.
+        let latest3 = m.latest(1);
+        let (mut full, mut none) = (0, 0);
+        for g in m.latest(2) - 199..=m.latest(2) {
+            let pdps = 6 * g - 5..=6 * g;
+            let input = |p: i64| p - T0 / 10;
+            let got = m.at(2, g);
+            if pdps.clone().all(|p| (301..=600).contains(&input(p))) {
+                assert!(in_ring(latest3, 100, 2 * g - 1));
+                assert_eq!(got, input(6 * g) as f64, "slot {g}");
+                full += 1;
+            } else if !in_ring(latest3, 100, 2 * g) {
+                assert!(got.is_nan(), "slot {g}: {got}");
+                none += 1;
+            }
+        }
+        assert!(full >= 49 && none >= 100, "{full} {none}");
+    }
+
+    /// Resizing keeps the newest slots at their times.
+    #[test]
+    fn resize_keeps_the_newest_slots() {
+        let mut rng = Rng(77);
+        for case in 0..60 {
+            let rows = 1 + rng.next(40);
+            let def = parse(&format!("--step 10 DS:x:GAUGE:40:U:U RRA:LAST:0:2:{rows}")).unwrap();
+            let mut m = Model::new(def);
+            for (t, v) in history(&mut rng, T0 * S, 200) {
+                m.update(t, v.as_deref());
+            }
+            let width = 1 + rng.next(9);
+            let new_rows = 1 + rng.next(60);
+            let (def, chunks) =
+                resize(&m.def, &m.state, 0, &m.stored(0, width), new_rows, width).unwrap();
+            assert_eq!(def.archives[0].rows, new_rows);
+            let mut r = Model {
+                def: def.clone(),
+                state: m.state.clone(),
+                slots: vec![],
+            };
+            r.load(0, &chunks, width);
+            let latest = m.latest(0);
+            for g in latest - 80..=latest + 1 {
+                let want = if in_ring(latest, rows.min(new_rows), g) {
+                    m.at(0, g)
+                } else {
+                    f64::NAN
+                };
+                let got = r.at(0, g);
+                assert!(
+                    want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                    "case {case} slot {g}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tune_changes_only_what_it_names() {
+        let def = parse("--step 10 DS:x:COUNTER:40:0:U RRA:AVERAGE:0.5:1:10").unwrap();
+        let mut state = State::new(&def, T0 * S);
+        state.last_ds = Some("42".into());
+        let t = Tuning {
+            heartbeat: Some(600),
+            max: Some(Some(100.0)),
+            ..Tuning::default()
+        };
+        let (d, s) = tune(&def, &state, &t).unwrap();
+        assert_eq!(
+            d.to_string(),
+            "--step 10 DS:x:COUNTER:600:0:100 RRA:AVERAGE:0.5:1:10"
+        );
+        assert_eq!(format!("{s:?}"), format!("{state:?}"));
+        // A new kind forgets the last input; the same kind keeps it.
+        let (_, s) = tune(
+            &def,
+            &state,
+            &Tuning {
+                kind: Some(DsKind::Counter),
+                ..Tuning::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.last_ds.as_deref(), Some("42"));
+        let (d, s) = tune(
+            &def,
+            &state,
+            &Tuning {
+                kind: Some(DsKind::Derive),
+                min: Some(None),
+                ..Tuning::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.last_ds, None);
+        assert_eq!(
+            d.to_string(),
+            "--step 10 DS:x:DERIVE:40:U:U RRA:AVERAGE:0.5:1:10"
+        );
+        let (d, _) = tune(
+            &def,
+            &state,
+            &Tuning {
+                xff: Some((0, 0.9)),
+                ds_name: Some("y".into()),
+                ..Tuning::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            d.to_string(),
+            "--step 10 DS:y:COUNTER:40:0:U RRA:AVERAGE:0.9:1:10"
+        );
+        for (t, msg) in [
+            (
+                Tuning {
+                    min: Some(Some(5.0)),
+                    max: Some(Some(5.0)),
+                    ..Tuning::default()
+                },
+                "tune: data source min (5) must be less than max (5)",
+            ),
+            (
+                Tuning {
+                    heartbeat: Some(0),
+                    ..Tuning::default()
+                },
+                "tune: heartbeat 0 is out of range",
+            ),
+            (
+                Tuning {
+                    xff: Some((1, 0.5)),
+                    ..Tuning::default()
+                },
+                "archive 1 does not exist (the series has archives 0 to 0)",
+            ),
+            (
+                Tuning {
+                    xff: Some((0, 1.0)),
+                    ..Tuning::default()
+                },
+                "xff 1 of archive 0 is out of range",
+            ),
+            (
+                Tuning {
+                    ds_name: Some("a b".into()),
+                    ..Tuning::default()
+                },
+                "tune: invalid data source name \"a b\"",
+            ),
+        ] {
+            let e = tune(&def, &state, &t).unwrap_err().to_string();
+            assert!(e.starts_with(msg), "{e}");
+        }
+    }
+
+    #[test]
+    fn dropping_an_archive_keeps_the_others() {
+        let def =
+            parse("--step 10 DS:x:GAUGE:40:U:U RRA:AVERAGE:0.5:1:10 RRA:MAX:0.5:6:10").unwrap();
+        let mut state = State::new(&def, T0 * S);
+        state.cdp[1].unknown_pdps = 3;
+        let holes = vec![vec![(1, 2)], vec![(5, 9)]];
+        let (d, s, h) = drop_archive(&def, &state, &holes, 0).unwrap();
+        assert_eq!(
+            d.to_string(),
+            "--step 10 DS:x:GAUGE:40:U:U RRA:MAX:0.5:6:10"
+        );
+        assert_eq!(
+            format!("{:?}", s.cdp),
+            format!("{:?}", vec![state.cdp[1].clone()])
+        );
+        assert_eq!(h, vec![vec![(5, 9)]]);
+        let e = drop_archive(&d, &s, &h, 0).unwrap_err().to_string();
+        assert!(e.contains("only archive"), "{e}");
+    }
+}
