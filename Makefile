@@ -75,10 +75,12 @@ regress: test-cluster
 doctest: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/doctest.py docs/*.md
 
-# The same traces one update per call, then through the batch forms (arrays, rrd.points).
+# The same traces one update per call, then through the batch forms (arrays, rrd.points),
+# then with a tune, resize, added or dropped archive between two halves.
 differential: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed
+	@$(TEST_ENV) $(PY) pgrx-tests/alter_differential.py
 
 clean: stop
 	cargo clean

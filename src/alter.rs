@@ -160,8 +160,8 @@ pub fn drop_archive(
     Ok((new, st, hs))
 }
 
-/// An existing archive that can fill a new one: its index, its stored
-/// slots (those a fill may need) and the slot it shows last.
+/// An existing archive that can fill a new one: its index and its stored
+/// slots.
 pub struct Source<'a> {
     pub archive: usize,
     pub stored: &'a Stored,

@@ -36,9 +36,9 @@ pub struct SeriesWork {
     pub holes: Vec<Holes>,
     /// Updates applied.
     pub applied: u64,
-    /// Last update time as loaded: the state row is rewritten only if it
-    /// still holds this time.
-    pub loaded_last_up: i64,
+    /// The stored state row's version as loaded (set by the caller that
+    /// loaded it): the row is rewritten only if it is still that version.
+    pub version: i64,
 }
 
 impl SeriesWork {
@@ -59,7 +59,7 @@ impl SeriesWork {
             name,
             def,
             width,
-            loaded_last_up: state.last_up,
+            version: 0,
             state,
             edits: vec![BTreeMap::new(); n],
             holes,

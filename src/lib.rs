@@ -3,7 +3,7 @@
 //! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`, `alter`,
 //! `glob`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
-//! `update`, `points`, `fetch`, `catalog`, with table access in `storage` and the mapping of
+//! `update`, `points`, `fetch`, `catalog`, `tune`, with table access in `storage` and the mapping of
 //! errors to SQLSTATEs in `errors`.
 
 pub mod alter;
@@ -23,6 +23,7 @@ mod points;
 mod rrd_type;
 mod series;
 mod storage;
+mod tune;
 mod update;
 
 ::pgrx::pg_module_magic!();

@@ -35,6 +35,10 @@ pub struct Series {
     pub state: State,
     /// Per archive: unknown slots not written (see `ring`).
     pub holes: Vec<Holes>,
+    /// Version of the state row read (its xmin): any change to the series'
+    /// state or definition rewrites that row, so an unchanged version
+    /// means the series is as loaded.
+    pub version: i64,
 }
 
 /// Holes per archive from the stored `(archive, first, last)` triples.
@@ -162,21 +166,22 @@ fn definition(id: i64, bytes: &[u8]) -> Result<Rc<Definition>> {
 }
 
 const LOAD: &str = "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
      FROM unnest($1::text[]) AS n(name) \
      JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id";
 
 const LOAD_LOCKED: &str =
     "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
      FROM unnest($1::text[]) AS n(name) \
      JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
-     ORDER BY s.id FOR NO KEY UPDATE OF st";
+     ORDER BY s.id FOR NO KEY UPDATE OF st FOR KEY SHARE OF s";
 
 /// Loads the series `names` (distinct), in id order, keyed by name. With
 /// `lock`, takes their state rows' locks (in id order, so that two batches
 /// never deadlock on each other) so that concurrent updates of one series
-/// run one after the other. The first missing name is an error.
+/// run one after the other, and a key-share lock on their series rows, so
+/// that a load that waited reads the definition committed with the state. The first missing name is an error.
 pub fn load_many(
     client: &SpiClient<'_>,
     names: &[&str],
@@ -212,6 +217,7 @@ pub fn load_many(
         let cdp_val: Vec<f64> = spi(row.get(9)).ok_or_else(|| get_err("cdp"))?;
         let cdp_unknown: Vec<i64> = spi(row.get(10)).ok_or_else(|| get_err("cdp unknown"))?;
         let holes: Vec<i64> = spi(row.get(11)).ok_or_else(|| get_err("holes"))?;
+        let version: i64 = spi(row.get(12)).ok_or_else(|| get_err("version"))?;
         let n = def.archives.len();
         if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
             return Err(get_err("state does not match the definition"));
@@ -240,6 +246,7 @@ pub fn load_many(
                 width: width as u64,
                 state,
                 holes,
+                version,
             },
         );
     }
@@ -311,8 +318,8 @@ const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds 
      holes = coalesce($10[u.ho + 1 : u.ho + u.hn], '{}') \
      FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[], \
                  $11::int4[], $12::int4[], $13::int8[]) \
-       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn, loaded_last_up) \
-     WHERE st.series_id = u.id AND st.last_up = u.loaded_last_up \
+       AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn, version) \
+     WHERE st.series_id = u.id AND st.xmin::text::int8 = u.version \
      RETURNING st.series_id";
 
 /// Rewrites the state rows of `works` in one statement, each only if it
@@ -323,7 +330,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
     if works.is_empty() {
         return HashSet::new();
     }
-    let loaded: Vec<i64> = works.iter().map(|w| w.loaded_last_up).collect();
+    let loaded: Vec<i64> = works.iter().map(|w| w.version).collect();
     let mut ids = Vec::with_capacity(works.len());
     let mut last_up = Vec::with_capacity(works.len());
     let mut last_ds = Vec::with_capacity(works.len());
@@ -390,6 +397,98 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
         true,
     );
     table.filter_map(|row| spi(row.get::<i64>(1))).collect()
+}
+
+/// Stores a changed definition, state and holes of series `id`, whatever
+/// the stored state was: the caller holds the series' locks.
+pub fn replace_series(
+    client: &SpiClient<'_>,
+    id: i64,
+    def: &Definition,
+    state: &State,
+    holes: &[Holes],
+) {
+    let (cv, cu) = cdp_arrays(state);
+    let mut flat = Vec::new();
+    holes_flat(holes, &mut flat);
+    use pg_sys::*;
+    run(
+        client,
+        "UPDATE rrd.series SET def = $2::rrd.rrd WHERE id = $1",
+        &[INT8OID, TEXTOID],
+        &[id.into(), def.to_string().into()],
+        true,
+    );
+    run(
+        client,
+        "UPDATE rrd.state SET last_up = $2, last_ds = $3, pdp_val = $4, pdp_unknown_sec = $5, \
+         cdp_val = $6, cdp_unknown = $7, holes = $8 WHERE series_id = $1",
+        &[
+            INT8OID,
+            INT8OID,
+            TEXTOID,
+            FLOAT8OID,
+            INT8OID,
+            FLOAT8ARRAYOID,
+            INT8ARRAYOID,
+            INT8ARRAYOID,
+        ],
+        &[
+            id.into(),
+            state.last_up.into(),
+            state.last_ds.clone().into(),
+            state.pdp_val.into(),
+            (state.pdp_unknown_sec as i64).into(),
+            cv.into(),
+            cu.into(),
+            flat.into(),
+        ],
+        true,
+    );
+}
+
+/// Replaces every chunk row of archive `a` of series `id` by `rows`
+/// (chunk 0 first); with no rows, removes the archive's rows.
+pub fn replace_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f64>]) {
+    use pg_sys::*;
+    run(
+        client,
+        "DELETE FROM rrd.chunk WHERE series_id = $1 AND archive = $2",
+        &[INT8OID, INT2OID],
+        &[id.into(), (a as i16).into()],
+        true,
+    );
+    if rows.is_empty() {
+        return;
+    }
+    let lens: Vec<i32> = rows.iter().map(|r| r.len() as i32).collect();
+    let flat: Vec<f64> = rows.concat();
+    run(
+        client,
+        "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
+         SELECT $1, $2, u.i - 1, $3[u.o + 1 : u.o + u.n] \
+         FROM (SELECT n, i, sum(n) OVER (ORDER BY i) - n AS o \
+               FROM unnest($4::int4[]) WITH ORDINALITY AS x(n, i)) AS u \
+         ORDER BY u.i",
+        &[INT8OID, INT2OID, FLOAT8ARRAYOID, INT4ARRAYOID],
+        &[id.into(), (a as i16).into(), flat.into(), lens.into()],
+        true,
+    );
+}
+
+/// Renumbers the chunk rows of archives `a + 1 .. count` one down, once
+/// `a` is gone: one archive at a time, lowest first, so that the primary
+/// key never sees two rows with one number.
+pub fn shift_archives(client: &SpiClient<'_>, id: i64, a: usize, count: usize) {
+    for k in a + 1..count {
+        run(
+            client,
+            "UPDATE rrd.chunk SET archive = $2 - 1 WHERE series_id = $1 AND archive = $2",
+            &[pg_sys::INT8OID, pg_sys::INT2OID],
+            &[id.into(), (k as i16).into()],
+            true,
+        );
+    }
 }
 
 /// Reads chunk rows `chunks` (or all, if `None`) of one archive.

@@ -130,14 +130,9 @@ fn series_work(loaded: &mut HashMap<String, storage::Series>, name: &str) -> Res
     let s = loaded.remove(name).ok_or_else(|| RrdError::UnknownSeries {
         name: name.to_string(),
     })?;
-    Ok(SeriesWork::new(
-        s.id,
-        name.to_string(),
-        s.def,
-        s.width,
-        s.state,
-        s.holes,
-    ))
+    let mut work = SeriesWork::new(s.id, name.to_string(), s.def, s.width, s.state, s.holes);
+    work.version = s.version;
+    Ok(work)
 }
 
 /// Runs the points of `batch` (of the series in `only`, or all) through

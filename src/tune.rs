@@ -1,0 +1,199 @@
+//! Changing a series in place: `rrd.tune`, `rrd.resize`, `rrd.add_archive`
+//! and `rrd.drop_archive`. Each locks the series, computes the change in
+//! `alter` and writes the definition, state and chunk rows it touches in
+//! the caller's transaction; each returns the new definition.
+
+use pgrx::prelude::*;
+use pgrx::spi::{Spi, SpiClient};
+
+use crate::alter::{self, Source, Tuning};
+use crate::def::{self, DsKind};
+use crate::error::{Result, RrdError};
+use crate::errors::OrRaise;
+use crate::fetch::read_slots;
+use crate::ring::Stored;
+use crate::rrd_type::Rrd;
+use crate::series::required;
+use crate::storage::{self, Series};
+use crate::time;
+
+/// Runs `f` on series `name` loaded under lock.
+fn with_series<T>(
+    name: Option<&str>,
+    f: impl FnOnce(&SpiClient<'_>, Series) -> Result<T>,
+) -> Result<T> {
+    let name = required(name, "series name")?;
+    Spi::connect_mut(|client| {
+        let series = storage::load(client, name, true)?;
+        f(client, series)
+    })
+}
+
+/// Every stored slot of archive `a`.
+fn all_slots(client: &SpiClient<'_>, series: &Series, a: usize) -> Stored {
+    let rows = series.def.archives[a].rows as i64;
+    read_slots(client, series, a, 0, rows - 1)
+}
+
+/// A bound given to `rrd.tune`: NaN or the open end's infinity removes it.
+fn bound(v: Option<f64>, label: &str, open: f64) -> Result<Option<Option<f64>>> {
+    match v {
+        None => Ok(None),
+        Some(v) if v.is_nan() || v == open => Ok(Some(None)),
+        Some(v) if v.is_infinite() => Err(RrdError::param(format!(
+            "{label} cannot be {v}: give {open} or NaN to remove the bound"
+        ))),
+        Some(v) => Ok(Some(Some(v))),
+    }
+}
+
+/// Changes a data source setting or an archive's xff, as `rrdtool tune`
+/// does: heartbeat, min, max (`-Infinity`, `Infinity` or `NaN` remove a
+/// bound), kind, data source name, and the xff of archive `archive`.
+/// Stored rows are kept as they are; the settings apply from the next
+/// update.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern]
+fn tune(
+    name: Option<&str>,
+    heartbeat: default!(Option<Interval>, "NULL"),
+    min: default!(Option<f64>, "NULL"),
+    max: default!(Option<f64>, "NULL"),
+    kind: default!(Option<&str>, "NULL"),
+    ds_name: default!(Option<&str>, "NULL"),
+    archive: default!(Option<i32>, "NULL"),
+    xff: default!(Option<f64>, "NULL"),
+) -> Rrd {
+    tune_inner(name, heartbeat, min, max, kind, ds_name, archive, xff).or_raise()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tune_inner(
+    name: Option<&str>,
+    heartbeat: Option<Interval>,
+    min: Option<f64>,
+    max: Option<f64>,
+    kind: Option<&str>,
+    ds_name: Option<&str>,
+    archive: Option<i32>,
+    xff: Option<f64>,
+) -> Result<Rrd> {
+    let heartbeat = match heartbeat {
+        None => None,
+        Some(iv) => {
+            let us = iv.as_micros();
+            if us < time::US as i128 || us % time::US as i128 != 0 {
+                return Err(RrdError::param(format!(
+                    "heartbeat must be a whole number of seconds, at least 1, got {us} microseconds"
+                )));
+            }
+            Some(u64::try_from(us / time::US as i128).unwrap_or(u64::MAX))
+        }
+    };
+    let kind = match kind {
+        None => None,
+        Some(k) => Some(DsKind::from_name(k).ok_or_else(|| {
+            RrdError::param(format!(
+                "unknown data source kind \"{k}\" (expected GAUGE, COUNTER, DERIVE, ABSOLUTE, DCOUNTER or DDERIVE)"
+            ))
+        })?),
+    };
+    let xff = match (archive, xff) {
+        (None, None) => None,
+        (Some(a), Some(x)) => Some((usize::try_from(a).unwrap_or(usize::MAX), x)),
+        (None, Some(_)) => return Err(RrdError::param("xff needs the archive it applies to")),
+        (Some(_), None) => return Err(RrdError::param("archive is given without an xff to set")),
+    };
+    let t = Tuning {
+        heartbeat,
+        min: bound(min, "min", f64::NEG_INFINITY)?,
+        max: bound(max, "max", f64::INFINITY)?,
+        kind,
+        ds_name: ds_name.map(str::to_string),
+        xff,
+    };
+    with_series(name, |client, s| {
+        let (def, state) = alter::tune(&s.def, &s.state, &t)?;
+        storage::replace_series(client, s.id, &def, &state, &s.holes);
+        Ok(Rrd { def })
+    })
+}
+
+/// Gives archive `archive` `rows` rows, as `rrdtool resize` does: the
+/// newest rows keep their values and times; rows added to a grown archive
+/// are unknown.
+#[pg_extern]
+fn resize(name: Option<&str>, archive: Option<i32>, rows: Option<i64>) -> Rrd {
+    resize_inner(name, archive, rows).or_raise()
+}
+
+fn resize_inner(name: Option<&str>, archive: Option<i32>, rows: Option<i64>) -> Result<Rrd> {
+    let archive = required(archive, "archive")?;
+    let rows = required(rows, "rows")?;
+    with_series(name, |client, s| {
+        let a = alter::archive_at(&s.def, archive as i64)?;
+        let rows = u64::try_from(rows)
+            .ok()
+            .filter(|&r| r > 0)
+            .ok_or_else(|| RrdError::param(format!("rows must be at least 1, got {rows}")))?;
+        let stored = all_slots(client, &s, a);
+        let (def, chunks) = alter::resize(&s.def, &s.state, a, &stored, rows, s.width)?;
+        let mut holes = s.holes.clone();
+        holes[a].clear();
+        storage::replace_series(client, s.id, &def, &s.state, &holes);
+        storage::replace_archive(client, s.id, a, &chunks);
+        Ok(Rrd { def })
+    })
+}
+
+/// Adds an archive, `RRA:CF:xff:steps:rows`, after the others, filled
+/// from the finest archive that holds each of its rows (one of one step
+/// per row, or one with the same CF), with its own CF and xff.
+#[pg_extern]
+fn add_archive(name: Option<&str>, archive: Option<&str>) -> Rrd {
+    add_inner(name, archive).or_raise()
+}
+
+fn add_inner(name: Option<&str>, archive: Option<&str>) -> Result<Rrd> {
+    let text = required(archive, "archive")?;
+    with_series(name, |client, s| {
+        let new = def::parse_archive(text, s.def.step)?;
+        let feeders = alter::feeders(&s.def, &new);
+        let stored: Vec<(usize, Stored)> = feeders
+            .into_iter()
+            .map(|a| (a, all_slots(client, &s, a)))
+            .collect();
+        let sources: Vec<Source<'_>> = stored
+            .iter()
+            .map(|(a, st)| Source {
+                archive: *a,
+                stored: st,
+            })
+            .collect();
+        let n = s.def.archives.len();
+        let (def, state, chunks) = alter::add_archive(&s.def, &s.state, new, &sources, s.width)?;
+        let mut holes = s.holes.clone();
+        holes.push(Vec::new());
+        storage::replace_series(client, s.id, &def, &state, &holes);
+        storage::replace_archive(client, s.id, n, &chunks);
+        Ok(Rrd { def })
+    })
+}
+
+/// Removes archive `archive` and its rows; later archives move one down.
+#[pg_extern]
+fn drop_archive(name: Option<&str>, archive: Option<i32>) -> Rrd {
+    drop_inner(name, archive).or_raise()
+}
+
+fn drop_inner(name: Option<&str>, archive: Option<i32>) -> Result<Rrd> {
+    let archive = required(archive, "archive")?;
+    with_series(name, |client, s| {
+        let a = alter::archive_at(&s.def, archive as i64)?;
+        let (def, state, holes) = alter::drop_archive(&s.def, &s.state, &s.holes, a)?;
+        storage::replace_series(client, s.id, &def, &state, &holes);
+        storage::replace_archive(client, s.id, a, &[]);
+        storage::shift_archives(client, s.id, a, s.def.archives.len());
+        Ok(Rrd { def })
+    })
+}
