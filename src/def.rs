@@ -230,29 +230,28 @@ impl Definition {
             return Err(RrdError::param("a definition needs at least one archive"));
         }
         let mut total = 0u64;
-        for (i, a) in self.archives.iter().enumerate() {
-            let n = i + 1;
+        for a in &self.archives {
             if !(a.xff.is_finite() && (0.0..1.0).contains(&a.xff)) {
                 return Err(RrdError::param(format!(
-                    "archive {n}: xff {} is out of range: it must be at least 0 and less than 1",
+                    "archive \"{a}\": xff {} is out of range: it must be at least 0 and less than 1",
                     a.xff
                 )));
             }
             if a.steps == 0 || a.rows == 0 {
                 return Err(RrdError::param(format!(
-                    "archive {n}: steps and rows must be positive, got {} and {}",
+                    "archive \"{a}\": steps and rows must be positive, got {} and {}",
                     a.steps, a.rows
                 )));
             }
             if span_seconds(self.step, a.steps, a.rows).is_none_or(|s| s > MAX_SPAN_SECONDS) {
                 return Err(RrdError::param(format!(
-                    "archive {n} ({a}) spans more than {MAX_SPAN_SECONDS} seconds (200000 years)"
+                    "archive \"{a}\" spans more than {MAX_SPAN_SECONDS} seconds (200000 years)"
                 )));
             }
             total = total.saturating_add(a.rows);
             if total > MAX_TOTAL_SLOTS {
                 return Err(RrdError::param(format!(
-                    "archive {n} ({a}) brings the series to {total} ring slots, more than the limit of {MAX_TOTAL_SLOTS}"
+                    "archive \"{a}\" brings the series to {total} ring slots, more than the limit of {MAX_TOTAL_SLOTS}"
                 )));
             }
         }
@@ -1366,19 +1365,19 @@ mod tests {
             {
                 let mut d = good.clone();
                 d.archives[1].xff = 1.0;
-                (d, "archive 2: xff 1")
+                (d, "archive \"RRA:MAX:1:6:10080\": xff 1")
             },
             {
                 let mut d = good.clone();
                 d.archives[0].rows = 0;
-                (d, "archive 1: steps and rows")
+                (d, "archive \"RRA:AVERAGE:0.5:1:0\": steps and rows")
             },
             {
                 let mut d = good.clone();
                 d.archives[2].steps = u64::MAX;
                 (
                     d,
-                    "archive 3 (RRA:AVERAGE:0.5:18446744073709551615:8784) spans",
+                    "archive \"RRA:AVERAGE:0.5:18446744073709551615:8784\" spans",
                 )
             },
             {
@@ -1386,7 +1385,7 @@ mod tests {
                 d.archives[2].rows = MAX_TOTAL_SLOTS;
                 (
                     d,
-                    "archive 3 (RRA:AVERAGE:0.5:360:100000000) brings the series to 100018720",
+                    "archive \"RRA:AVERAGE:0.5:360:100000000\" brings the series to 100018720",
                 )
             },
         ];

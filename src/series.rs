@@ -106,7 +106,8 @@ fn create_inner(
                 name: name.to_string(),
             });
         }
-        let width = width.min(def.archives.iter().map(|a| a.rows).max().unwrap_or(1));
+        // Kept as asked: each ring takes the smaller of it and its size,
+        // and an archive grown or added later gets full rows.
         let id: i64 = spi(client
             .update(
                 "INSERT INTO rrd.series (name, def, chunk_width, meta, tags) \

@@ -37,11 +37,14 @@ fn all_slots(client: &SpiClient<'_>, series: &Series, a: usize) -> Stored {
 
 /// A bound given to `rrd.tune`: NaN or the open end's infinity removes it.
 fn bound(v: Option<f64>, label: &str, open: f64) -> Result<Option<Option<f64>>> {
+    let sql = |x: f64| if x > 0.0 { "Infinity" } else { "-Infinity" };
     match v {
         None => Ok(None),
         Some(v) if v.is_nan() || v == open => Ok(Some(None)),
         Some(v) if v.is_infinite() => Err(RrdError::param(format!(
-            "{label} cannot be {v}: give {open} or NaN to remove the bound"
+            "{label} cannot be {}: give {} or NaN to remove the bound",
+            sql(v),
+            sql(open)
         ))),
         Some(v) => Ok(Some(Some(v))),
     }
@@ -196,4 +199,79 @@ fn drop_inner(name: Option<&str>, archive: Option<i32>) -> Result<Rrd> {
         storage::shift_archives(client, s.id, a, s.def.archives.len());
         Ok(Rrd { def })
     })
+}
+
+#[cfg(feature = "pg_test")]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    const DEF: &str = "'--step 10 DS:g:GAUGE:20:U:U RRA:AVERAGE:0.5:1:20 RRA:MAX:0.5:2:10'";
+
+    fn series(name: &str) {
+        Spi::run(&format!(
+            "SELECT rrd.create('{name}', {DEF}, to_timestamp(1000000000))"
+        ))
+        .unwrap();
+        Spi::run(&format!(
+            "SELECT rrd.update('{name}', array(SELECT to_timestamp(1000000000 + 10 * i) \
+             FROM generate_series(1, 30) i), array(SELECT i::float8 FROM generate_series(1, 30) i))"
+        ))
+        .unwrap();
+    }
+
+    fn text(sql: &str) -> String {
+        Spi::get_one::<String>(sql).unwrap().unwrap()
+    }
+
+    #[pg_test]
+    fn each_change_returns_the_new_definition() {
+        series("t.t");
+        assert_eq!(
+            text("SELECT rrd.tune('t.t', heartbeat => '30 s', max => 100)::text"),
+            "--step 10 DS:g:GAUGE:30:U:100 RRA:AVERAGE:0.5:1:20 RRA:MAX:0.5:2:10"
+        );
+        assert_eq!(
+            text("SELECT rrd.resize('t.t', 1, 40)::text"),
+            "--step 10 DS:g:GAUGE:30:U:100 RRA:AVERAGE:0.5:1:20 RRA:MAX:0.5:2:40"
+        );
+        assert_eq!(
+            text("SELECT rrd.add_archive('t.t', 'RRA:MIN:0:4:5')::text"),
+            "--step 10 DS:g:GAUGE:30:U:100 RRA:AVERAGE:0.5:1:20 RRA:MAX:0.5:2:40 RRA:MIN:0:4:5"
+        );
+        // The 10 s archive holds 110..300: MIN of 40 s rows from it.
+        assert_eq!(
+            text(
+                "SELECT string_agg(coalesce(v::text, '-'), ' ' ORDER BY t) FROM rrd.fetch('t.t', 'MIN', \
+                 to_timestamp(1000000120), to_timestamp(1000000280), '40 s')"
+            ),
+            "13 17 21 25 -"
+        );
+        assert_eq!(
+            text("SELECT rrd.drop_archive('t.t', 0)::text"),
+            "--step 10 DS:g:GAUGE:30:U:100 RRA:MAX:0.5:2:40 RRA:MIN:0:4:5"
+        );
+    }
+
+    #[pg_test]
+    #[should_panic = "archive 2 does not exist (the series has archives 0 to 1)"]
+    fn resize_of_a_missing_archive() {
+        series("t.r");
+        Spi::run("SELECT rrd.resize('t.r', 2, 10)").unwrap();
+    }
+
+    #[pg_test]
+    #[should_panic = "cannot drop the only archive of a series"]
+    fn dropping_the_last_archive() {
+        series("t.d");
+        Spi::run("SELECT rrd.drop_archive('t.d', 1)").unwrap();
+        Spi::run("SELECT rrd.drop_archive('t.d', 0)").unwrap();
+    }
+
+    #[pg_test]
+    #[should_panic = "min cannot be Infinity: give -Infinity or NaN to remove the bound"]
+    fn min_of_infinity() {
+        series("t.m");
+        Spi::run("SELECT rrd.tune('t.m', min => 'Infinity')").unwrap();
+    }
 }

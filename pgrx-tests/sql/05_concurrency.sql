@@ -5,14 +5,14 @@ SET IntervalStyle = 'postgres';
 -- Two sessions: this one and "other", through dblink.
 CREATE EXTENSION IF NOT EXISTS dblink;
 -- waits_on_lock(): whether another backend is (or within 20 s comes to be)
--- waiting on a lock in a query that names conc.a.
-CREATE FUNCTION waits_on_lock() RETURNS boolean LANGUAGE plpgsql AS $$
+-- waiting on a lock in a query that names series s.
+CREATE FUNCTION waits_on_lock(s text DEFAULT 'conc.a') RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   FOR i IN 1..400 LOOP
     -- activity is read once per transaction unless the snapshot is dropped
     PERFORM pg_stat_clear_snapshot();
     IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-               AND query LIKE '%conc.a%' AND pid <> pg_backend_pid()) THEN
+               AND query LIKE '%' || s || '%' AND pid <> pg_backend_pid()) THEN
       RETURN true;
     END IF;
     PERFORM pg_sleep(0.05);
@@ -50,5 +50,33 @@ SELECT * FROM dblink_get_result('other', false) AS r(x text);
 SELECT dblink_error_message('other');
 SELECT * FROM dblink_get_result('other') AS r(x text);
 SELECT * FROM rrd.lastupdate('conc.a');
+
+-- An update that waits for a change of the series' archives runs again
+-- once the change commits, under the new definition: the added archive
+-- gets the point, and the open row it was given (the PDP at 10 s) counts.
+SELECT rrd.create('conc.c', '--step 10 DS:x:GAUGE:100:U:U RRA:LAST:0.5:1:100 RRA:LAST:0.5:2:50',
+                  to_timestamp(1000000000)) > 0;
+SELECT rrd.update('conc.c', to_timestamp(1000000010), 1);
+BEGIN;
+SELECT rrd.add_archive('conc.c', 'RRA:MAX:0.5:2:50');
+SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.c'', to_timestamp(1000000040), 0.5)::text');
+SELECT waits_on_lock('conc.c') AS other_waits_on_the_series_lock;
+COMMIT;
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v
+FROM rrd.fetch('conc.c', 'MAX', to_timestamp(1000000000), to_timestamp(1000000040), interval '20 s');
+-- The same with an archive dropped: the update's state has one archive.
+BEGIN;
+SELECT rrd.drop_archive('conc.c', 0);
+SELECT dblink_send_query('other', 'SELECT rrd.update(''conc.c'', to_timestamp(1000000060), 2)::text');
+SELECT waits_on_lock('conc.c') AS other_waits_on_the_series_lock;
+COMMIT;
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT rrd.definition('conc.c'), jsonb_array_length(rrd.info('conc.c')->'rra') AS archives;
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v
+FROM rrd.fetch('conc.c', 'MAX', to_timestamp(1000000020), to_timestamp(1000000060), interval '20 s');
+SELECT rrd.drop('conc.c');
 SELECT dblink_disconnect('other');
 SELECT rrd.drop('conc.a'), rrd.drop('conc.b');
