@@ -256,3 +256,74 @@ fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
 fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
     set_column(name, tags, "tags", check_tags).or_raise()
 }
+
+#[cfg(feature = "pg_test")]
+#[pg_schema]
+mod tests {
+    use crate::glob::Pattern;
+    use pgrx::prelude::*;
+
+    /// PostgreSQL's `~` with the regular expressions a pattern generates
+    /// accepts exactly the names the Rust matcher accepts, so `rrd.find`
+    /// and `rrd.children` lose nothing in the index scan: random patterns
+    /// over a small alphabet (so that names hit them) against random names
+    /// with dots, empty nodes, punctuation and non-ASCII characters.
+    #[pg_test]
+    fn generated_regexes_agree_with_the_matcher() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rnd = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        const PIECES: &[&str] = &[
+            "a", "b", "ab", ".", ".", "*", "?", "[a-b]", "[!a]", "[^.b]", "{a,b}", "{,a}",
+            "{a*,?b}", "\\.", "\\*", "é", "-", "[", "(", "$", "^", "+",
+        ];
+        const CHARS: &[&str] = &["a", "b", ".", "é", "-", "*", "[", "(", "$", "^", "+", "\\"];
+        let names: Vec<String> = (0..300)
+            .map(|_| (0..rnd(8)).map(|_| CHARS[rnd(CHARS.len())]).collect())
+            .collect();
+        let (mut patterns, mut hits) = (0, 0);
+        for _ in 0..1500 {
+            let text: String = (0..1 + rnd(6)).map(|_| PIECES[rnd(PIECES.len())]).collect();
+            let Ok(p) = Pattern::parse(&text) else {
+                continue;
+            };
+            patterns += 1;
+            for (re, want) in [
+                (
+                    p.to_posix_regex(),
+                    names
+                        .iter()
+                        .filter(|n| p.matches(n))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    p.to_posix_descendants_regex(),
+                    names
+                        .iter()
+                        .filter(|n| p.child(n).is_some())
+                        .cloned()
+                        .collect(),
+                ),
+            ] {
+                let got: Vec<String> = Spi::get_one_with_args::<Vec<String>>(
+                    "SELECT coalesce(array_agg(n ORDER BY o), '{}') \
+                     FROM unnest($1::text[]) WITH ORDINALITY AS u(n, o) WHERE n ~ $2",
+                    &[names.clone().into(), re.clone().into()],
+                )
+                .unwrap()
+                .unwrap();
+                assert_eq!(got, want, "pattern {text:?}, regex {re:?}");
+                hits += want.len();
+            }
+        }
+        assert!(
+            patterns > 500 && hits > 1000,
+            "{patterns} patterns, {hits} hits"
+        );
+    }
+}

@@ -255,7 +255,7 @@ fn num(v: f64) -> serde_json::Value {
     }
 }
 
-/// What `rrdtool info` tells of a series, as jsonb.
+/// What `rrdtool info` tells of a series, with its meta and tags, as jsonb.
 #[pg_extern]
 fn info(name: Option<&str>) -> JsonB {
     let s = load_named(name).or_raise();
@@ -278,8 +278,16 @@ fn info(name: Option<&str>) -> JsonB {
         })
         .collect();
     let ds = &s.def.ds;
+    let (meta, tags) = Spi::get_two_with_args::<JsonB, JsonB>(
+        "SELECT meta, tags FROM rrd.series WHERE id = $1",
+        &[s.id.into()],
+    )
+    .unwrap_or((None, None));
+    let label = |j: Option<JsonB>| j.map_or_else(|| json!({}), |j| j.0);
     JsonB(json!({
         "id": s.id,
+        "meta": label(meta),
+        "tags": label(tags),
         "definition": s.def.to_string(),
         "step": s.def.step,
         "last_update": s.state.last_up as f64 / 1e6,
