@@ -294,12 +294,38 @@ fn cdp_arrays(state: &State) -> (Vec<f64>, Vec<i64>) {
 }
 
 /// Inserts the state row of a new series.
-pub fn insert_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
+pub fn insert_state(client: &SpiClient<'_>, id: i64, state: &State) {
+    write_state(
+        client,
+        "INSERT INTO rrd.state (series_id, last_up, last_ds, pdp_val, pdp_unknown_sec, \
+         cdp_val, cdp_unknown, holes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state,
+        &[],
+    );
+}
+
+/// Runs `sql` with a state row's columns as $1 to $8: series id, last
+/// update, last input, PDP value and unknown seconds, CDP values and
+/// unknown counts, holes.
+fn write_state(client: &SpiClient<'_>, sql: &'static str, id: i64, state: &State, holes: &[Holes]) {
     let (cv, cu) = cdp_arrays(state);
-    spi(client.update(
-        "INSERT INTO rrd.state (series_id, last_up, last_ds, pdp_val, pdp_unknown_sec, cdp_val, cdp_unknown) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        None,
+    let mut flat = Vec::new();
+    holes_flat(holes, &mut flat);
+    use pg_sys::*;
+    run(
+        client,
+        sql,
+        &[
+            INT8OID,
+            INT8OID,
+            TEXTOID,
+            FLOAT8OID,
+            INT8OID,
+            FLOAT8ARRAYOID,
+            INT8ARRAYOID,
+            INT8ARRAYOID,
+        ],
         &[
             id.into(),
             state.last_up.into(),
@@ -308,8 +334,10 @@ pub fn insert_state(client: &mut SpiClient<'_>, id: i64, state: &State) {
             (state.pdp_unknown_sec as i64).into(),
             cv.into(),
             cu.into(),
+            flat.into(),
         ],
-    ));
+        true,
+    );
 }
 
 const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds = u.last_ds, \
@@ -408,42 +436,20 @@ pub fn replace_series(
     state: &State,
     holes: &[Holes],
 ) {
-    let (cv, cu) = cdp_arrays(state);
-    let mut flat = Vec::new();
-    holes_flat(holes, &mut flat);
-    use pg_sys::*;
     run(
         client,
         "UPDATE rrd.series SET def = $2::rrd.rrd WHERE id = $1",
-        &[INT8OID, TEXTOID],
+        &[pg_sys::INT8OID, pg_sys::TEXTOID],
         &[id.into(), def.to_string().into()],
         true,
     );
-    run(
+    write_state(
         client,
         "UPDATE rrd.state SET last_up = $2, last_ds = $3, pdp_val = $4, pdp_unknown_sec = $5, \
          cdp_val = $6, cdp_unknown = $7, holes = $8 WHERE series_id = $1",
-        &[
-            INT8OID,
-            INT8OID,
-            TEXTOID,
-            FLOAT8OID,
-            INT8OID,
-            FLOAT8ARRAYOID,
-            INT8ARRAYOID,
-            INT8ARRAYOID,
-        ],
-        &[
-            id.into(),
-            state.last_up.into(),
-            state.last_ds.clone().into(),
-            state.pdp_val.into(),
-            (state.pdp_unknown_sec as i64).into(),
-            cv.into(),
-            cu.into(),
-            flat.into(),
-        ],
-        true,
+        id,
+        state,
+        holes,
     );
 }
 
