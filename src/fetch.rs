@@ -314,6 +314,7 @@ pub fn fetch_names(
     stop: Option<TimestampWithTimeZone>,
     resolution: Option<Interval>,
 ) -> Result<ManyRows> {
+    let given = resolution.is_some();
     let (cf, resolution) = fetch_args(cf, resolution)?;
     let (start, stop) = range_secs(start, stop)?;
     let readers = Spi::connect_mut(|client| {
@@ -331,19 +332,30 @@ pub fn fetch_names(
         Ok::<_, RrdError>(out)
     })?;
     let rows = readers.into_iter().flat_map(move |(name, r)| {
-        // A finer archive is merged into rows of the resolution asked for,
-        // so that series of different steps share their row times.
-        let k = if resolution > r.step && resolution % r.step == 0 {
-            resolution / r.step
+        // With a resolution, every series comes back in rows of it, so that
+        // series of different steps share their row times: a finer archive
+        // whose step divides it is merged row by row, any other is weighed
+        // by the seconds its rows share with each row of the resolution.
+        let values = (r.first..=r.last).map(|g| (g, r.value(g)));
+        let ends: Vec<(i64, f64)> = if !given || resolution == r.step {
+            values.map(|(g, v)| (g * r.step, v)).collect()
+        } else if resolution > r.step && resolution % r.step == 0 {
+            plan::downsample(values, resolution / r.step, cf)
+                .into_iter()
+                .map(|(g, v)| (g * r.step, v))
+                .collect()
         } else {
-            1
+            plan::resample(values, r.step, resolution, cf)
+                .into_iter()
+                .map(|(j, v)| (j * resolution, v))
+                .filter(|&(end, _)| end > start && end - resolution <= stop)
+                .collect()
         };
-        plan::downsample((r.first..=r.last).map(|g| (g, r.value(g))), k, cf)
-            .into_iter()
-            .map(|(g, v)| {
+        ends.into_iter()
+            .map(|(end, v)| {
                 (
                     name.clone(),
-                    r.label(g),
+                    timestamptz(end * time::US).or_raise(),
                     if v.is_nan() { None } else { Some(v) },
                 )
             })

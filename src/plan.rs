@@ -243,9 +243,148 @@ pub fn downsample(rows: impl IntoIterator<Item = (i64, f64)>, k: i64, cf: Cf) ->
     out
 }
 
+/// Rows of `step` seconds (slot `g` covers `((g-1)*step, g*step]`, in
+/// order, NaN when unknown) brought to rows of `res` seconds, for steps
+/// that do not divide `res` (a divisor's rows merge whole, see
+/// `downsample`). Output row `j` covers `((j-1)*res, j*res]` and takes the
+/// known rows that overlap it, with `cf`: the mean weighted by the seconds
+/// each shares with it, the smallest, the largest, or the last. A row
+/// longer than `res` thus gives its value to each output row it covers.
+/// Returns `(j, value)`, NaN where no known row overlaps.
+pub fn resample(
+    rows: impl IntoIterator<Item = (i64, f64)>,
+    step: i64,
+    res: i64,
+    cf: Cf,
+) -> Vec<(i64, f64)> {
+    let (step, res) = (step.max(1), res.max(1));
+    // Per output row: its number, weighted sum, weight, and MIN/MAX/LAST.
+    let mut acc: Vec<(i64, f64, f64, f64)> = Vec::new();
+    for (g, v) in rows {
+        let (a, b) = ((g - 1) * step, g * step);
+        // Output rows j with (j-1)*res < b and j*res > a.
+        let first = a.div_euclid(res) + 1;
+        let last = (b - 1).div_euclid(res) + 1;
+        for j in first..=last {
+            if acc.last().is_none_or(|e| e.0 < j) {
+                acc.push((j, 0.0, 0.0, f64::NAN));
+            }
+            if v.is_nan() {
+                continue;
+            }
+            let Some(e) = acc.iter_mut().rev().find(|e| e.0 == j) else {
+                continue;
+            };
+            let overlap = (b.min(j * res) - a.max((j - 1) * res)) as f64;
+            e.1 += v * overlap;
+            e.2 += overlap;
+            e.3 = match cf {
+                Cf::Min if !e.3.is_nan() => e.3.min(v),
+                Cf::Max if !e.3.is_nan() => e.3.max(v),
+                _ => v,
+            };
+        }
+    }
+    acc.into_iter()
+        .map(|(j, sum, w, m)| {
+            let v = match cf {
+                Cf::Average if w > 0.0 => sum / w,
+                Cf::Average => f64::NAN,
+                _ => m,
+            };
+            (j, v)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Resampling agrees with a brute-force reading second by second:
+    /// every output row from the input rows that share a second with it.
+    #[test]
+    fn resample_weighs_rows_by_shared_seconds() {
+        let mut seed = 0x9e37_79b9_u64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..3000 {
+            let step = 1 + rnd(90) as i64;
+            let res = 1 + rnd(200) as i64;
+            let first = rnd(50) as i64 - 10;
+            let rows: Vec<(i64, f64)> = (first..first + 1 + rnd(30) as i64)
+                .map(|g| {
+                    (
+                        g,
+                        if rnd(5) == 0 {
+                            f64::NAN
+                        } else {
+                            rnd(1000) as f64 / 8.0
+                        },
+                    )
+                })
+                .collect();
+            for cf in [Cf::Average, Cf::Min, Cf::Max, Cf::Last] {
+                let got = resample(rows.iter().copied(), step, res, cf);
+                // The seconds each row covers, and the output rows they fall in.
+                let lo = (rows[0].0 - 1) * step + 1;
+                let hi = rows.last().unwrap().0 * step;
+                let want_rows: Vec<i64> =
+                    ((lo - 1).div_euclid(res) + 1..=(hi - 1).div_euclid(res) + 1).collect();
+                assert_eq!(
+                    got.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    want_rows,
+                    "step {step} res {res}"
+                );
+                for (j, v) in got {
+                    let secs = ((j - 1) * res + 1).max(lo)..=(j * res).min(hi);
+                    let known: Vec<(i64, f64)> = secs
+                        .clone()
+                        .map(|t| {
+                            let g = (t - 1).div_euclid(step) + 1;
+                            (g, rows.iter().find(|r| r.0 == g).unwrap().1)
+                        })
+                        .filter(|r| !r.1.is_nan())
+                        .collect();
+                    let want = if known.is_empty() {
+                        f64::NAN
+                    } else {
+                        match cf {
+                            Cf::Average => {
+                                known.iter().map(|r| r.1).sum::<f64>() / known.len() as f64
+                            }
+                            Cf::Min => known.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
+                            Cf::Max => known.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
+                            Cf::Last => known.last().unwrap().1,
+                        }
+                    };
+                    let ok = (want.is_nan() && v.is_nan())
+                        || (want - v).abs() <= 1e-9 * want.abs().max(1.0);
+                    assert!(ok, "{cf:?} step {step} res {res} row {j}: {v}, want {want}");
+                }
+            }
+        }
+    }
+
+    /// Where the step divides the resolution, resampling is the plain merge.
+    #[test]
+    fn resample_of_a_divisor_is_downsample() {
+        let rows: Vec<(i64, f64)> = (5..40)
+            .map(|g| (g, if g % 7 == 0 { f64::NAN } else { g as f64 }))
+            .collect();
+        for cf in [Cf::Average, Cf::Min, Cf::Max, Cf::Last] {
+            let merged: Vec<(i64, f64)> = downsample(rows.iter().copied(), 3, cf)
+                .into_iter()
+                .map(|(g, v)| (g / 3, v))
+                .collect();
+            let resampled = resample(rows.iter().copied(), 10, 30, cf);
+            assert_eq!(format!("{merged:?}"), format!("{resampled:?}"), "{cf:?}");
+        }
+    }
 
     fn def(text: &str) -> Definition {
         crate::def::parse(text).expect("valid definition")

@@ -97,7 +97,40 @@ GROUP BY b ORDER BY 1;
 SELECT split_part(name, '.', 1) AS node, count(DISTINCT name) AS series, max(v)
 FROM rrd.fetch_many('*.*', 'MAX', to_timestamp(1000000000), to_timestamp(1000000360), interval '60 s')
 GROUP BY 1 ORDER BY 1;
-SELECT rrd.drop('mix.fast'), rrd.drop('mix.slow');
+-- A step that does not divide the resolution: each row of the resolution
+-- weighs the rows that share seconds with it (45 s rows into 60 s rows;
+-- 30 s rows into 20 s rows, each 30 s row giving its value to both rows
+-- it overlaps). Checked against the same weighting done in SQL.
+SELECT rrd.create('mix.odd', '--step 45 DS:x:GAUGE:90:U:U RRA:AVERAGE:0.5:1:100 RRA:MAX:0.5:1:100',
+                  to_timestamp(999999990), tags => '{"group": "odd"}') > 0 AS created;
+SELECT rrd.update('mix.odd', array_agg(to_timestamp(999999990 + 45 * i) ORDER BY i),
+                  array_agg(CASE WHEN i % 5 = 0 THEN NULL ELSE i END::float8 ORDER BY i))
+FROM generate_series(1, 12) AS i;
+SELECT * FROM rrd.fetch_many('mix.odd', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000300), '60 s');
+CREATE FUNCTION weighed(s text, cf text, step int, res int, t0 bigint, t1 bigint)
+RETURNS TABLE (t timestamptz, v float8) LANGUAGE sql AS $$
+  WITH r AS (
+    SELECT extract(epoch FROM f.t)::bigint AS e, f.v
+    FROM rrd.fetch(s, cf, to_timestamp(t0), to_timestamp(t1), make_interval(secs => res)) f
+  ), o AS (
+    SELECT j, r.v, least(r.e, j * res) - greatest(r.e - step, (j - 1) * res) AS w
+    FROM r, generate_series((r.e - step) / res + 1, (r.e - 1) / res + 1) AS j
+  )
+  SELECT to_timestamp(j * res),
+         CASE cf WHEN 'AVERAGE' THEN sum(v * w) / nullif(sum(w) FILTER (WHERE v IS NOT NULL), 0)
+                 ELSE max(v) END
+  FROM o WHERE j * res > t0 AND (j - 1) * res <= t1 GROUP BY j
+$$;
+SELECT count(*) AS rows, count(*) FILTER (WHERE w.v IS DISTINCT FROM f.v
+         AND NOT abs(w.v - f.v) <= 1e-12 * abs(w.v)) AS mismatches
+FROM rrd.fetch_many('mix.odd', 'AVERAGE', to_timestamp(1000000000), to_timestamp(1000000540), '60 s') f
+FULL JOIN weighed('mix.odd', 'AVERAGE', 45, 60, 1000000000, 1000000540) w USING (t);
+SELECT count(*) AS rows, count(*) FILTER (WHERE w.v IS DISTINCT FROM f.v) AS mismatches
+FROM rrd.fetch_many('mix.slow', 'MAX', to_timestamp(1000000000), to_timestamp(1000000360), '20 s') f
+FULL JOIN weighed('mix.slow', 'MAX', 30, 20, 1000000000, 1000000360) w USING (t);
+SELECT t, v FROM rrd.fetch_many('mix.slow', 'MAX', to_timestamp(1000000000), to_timestamp(1000000090), '20 s');
+DROP FUNCTION weighed(text, text, int, int, bigint, bigint);
+SELECT rrd.drop('mix.fast'), rrd.drop('mix.slow'), rrd.drop('mix.odd');
 -- Rename: data and tags go with the name.
 SELECT rrd.rename('dc1.rack04.web018.nginx.requests', 'dc3.rack01.web018.nginx.requests');
 SELECT * FROM rrd.find('*.*.web018.nginx.requests');
