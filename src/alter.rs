@@ -334,6 +334,7 @@ mod tests {
     use super::*;
     use crate::def::{parse, parse_archive};
     use crate::engine::{update, Run};
+    use crate::xorshift::XorShift as Rng;
     use std::collections::BTreeMap;
 
     const S: i64 = time::US;
@@ -418,30 +419,20 @@ mod tests {
         }
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
-
     /// Random GAUGE history: steps of 1-29 s, now and then a gap longer
     /// than the heartbeat or an unknown input.
     fn history(rng: &mut Rng, from: i64, n: usize) -> Vec<(i64, Option<String>)> {
         let mut t = from;
         (0..n)
             .map(|_| {
-                t += match rng.next(20) {
-                    0 => 60 + rng.next(400) as i64,
-                    _ => 1 + rng.next(29) as i64,
+                t += match rng.below(20) {
+                    0 => 60 + rng.below(400) as i64,
+                    _ => 1 + rng.below(29) as i64,
                 } * S
-                    + rng.next(3) as i64 * 250_000;
-                let v = match rng.next(15) {
+                    + rng.below(3) as i64 * 250_000;
+                let v = match rng.below(15) {
                     0 => None,
-                    _ => Some(format!("{}.{}", rng.next(1000), rng.next(100))),
+                    _ => Some(format!("{}.{}", rng.below(1000), rng.below(100))),
                 };
                 (t, v)
             })
@@ -463,16 +454,16 @@ mod tests {
         let mut compared = 0;
         for case in 0..120 {
             let cf = ["AVERAGE", "MIN", "MAX", "LAST"][case % 4];
-            let xff = ["0", "0.3", "0.5", "0.9"][rng.next(4) as usize];
-            let steps = [2, 3, 6, 7, 12][rng.next(5) as usize];
-            let rows = 5 + rng.next(60);
+            let xff = ["0", "0.3", "0.5", "0.9"][rng.below(4) as usize];
+            let steps = [2, 3, 6, 7, 12][rng.below(5) as usize];
+            let rows = 5 + rng.below(60);
             let extra = format!("RRA:{cf}:{xff}:{steps}:{rows}");
-            let width = 1 + rng.next(50);
+            let width = 1 + rng.below(50);
             let mut with = Model::new(parse(&format!("{base} {extra}")).unwrap());
             let mut without = Model::new(parse(base).unwrap());
-            let n = 400 + rng.next(800) as usize;
+            let n = 400 + rng.below(800) as usize;
             let h = history(&mut rng, T0 * S, n);
-            let (h1, h2) = h.split_at(h.len() / 2 + rng.next(50) as usize);
+            let (h1, h2) = h.split_at(h.len() / 2 + rng.below(50) as usize);
             for (t, v) in h1 {
                 with.update(*t, v.as_deref());
                 without.update(*t, v.as_deref());
@@ -573,14 +564,14 @@ mod tests {
     fn resize_keeps_the_newest_slots() {
         let mut rng = Rng(77);
         for case in 0..60 {
-            let rows = 1 + rng.next(40);
+            let rows = 1 + rng.below(40);
             let def = parse(&format!("--step 10 DS:x:GAUGE:40:U:U RRA:LAST:0:2:{rows}")).unwrap();
             let mut m = Model::new(def);
             for (t, v) in history(&mut rng, T0 * S, 200) {
                 m.update(t, v.as_deref());
             }
-            let width = 1 + rng.next(9);
-            let new_rows = 1 + rng.next(60);
+            let width = 1 + rng.below(9);
+            let new_rows = 1 + rng.below(60);
             let (def, chunks) =
                 resize(&m.def, &m.state, 0, &m.stored(0, width), new_rows, width).unwrap();
             assert_eq!(def.archives[0].rows, new_rows);

@@ -270,13 +270,8 @@ mod tests {
     /// with dots, empty nodes, punctuation and non-ASCII characters.
     #[pg_test]
     fn generated_regexes_agree_with_the_matcher() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut rnd = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rnd = move |n: usize| rng.below(n as u64) as usize;
         const PIECES: &[&str] = &[
             "a", "b", "ab", ".", ".", "*", "?", "[a-b]", "[!a]", "[^.b]", "{a,b}", "{,a}",
             "{a*,?b}", "\\.", "\\*", "é", "-", "[", "(", "$", "^", "+",

@@ -1482,13 +1482,8 @@ mod tests {
     /// errors or numbers, never a panic (overflow checks are on in tests).
     #[test]
     fn junk_never_panics() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let texts = [
             "",
             "-",

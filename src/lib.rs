@@ -15,6 +15,8 @@ pub mod glob;
 pub mod plan;
 pub mod ring;
 pub mod time;
+#[cfg(any(test, feature = "pg_test"))]
+pub mod xorshift;
 
 mod catalog;
 mod errors;

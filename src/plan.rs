@@ -305,13 +305,8 @@ mod tests {
     /// every output row from the input rows that share a second with it.
     #[test]
     fn resample_weighs_rows_by_shared_seconds() {
-        let mut seed = 0x9e37_79b9_u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::xorshift::XorShift(0x9e37_79b9);
+        let mut rnd = move |n: u64| rng.below(n);
         for _ in 0..3000 {
             let step = 1 + rnd(90) as i64;
             let res = 1 + rnd(200) as i64;

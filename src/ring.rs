@@ -226,13 +226,8 @@ mod tests {
     /// every slot in the window against the model after each batch.
     #[test]
     fn ring_matches_model() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rnd = move |n: u64| rng.below(n);
         for &(rows, width) in &[
             (1, 1),
             (5, 2),
