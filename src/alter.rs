@@ -163,7 +163,9 @@ pub fn drop_archive(
 /// An existing archive that can fill a new one: its index and its stored
 /// slots.
 pub struct Source<'a> {
+    /// Index of the archive in the definition.
     pub archive: usize,
+    /// Its stored slots: at least those under the new archive's window.
     pub stored: &'a Stored,
 }
 

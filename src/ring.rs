@@ -162,8 +162,11 @@ impl Ring {
 /// chunk rows by chunk number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
+    /// The archive's ring.
     pub ring: Ring,
+    /// Its holes (see the module documentation).
     pub holes: Holes,
+    /// Chunk rows read, by chunk number.
     pub chunks: BTreeMap<u32, Vec<f64>>,
 }
 
