@@ -2,7 +2,7 @@
 //! `rrd.definition`, `rrd.info`, `rrd.last`, `rrd.first`, `rrd.lastupdate`.
 
 use pgrx::prelude::*;
-use pgrx::spi::Spi;
+use pgrx::spi::{Spi, SpiClient};
 use pgrx::JsonB;
 use serde_json::json;
 
@@ -41,6 +41,22 @@ pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
 pub fn load_named(name: Option<&str>) -> Result<Series> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| storage::load(client, name, false))
+}
+
+/// An error if a series is named `name`.
+fn check_free(client: &SpiClient<'_>, name: &str) -> Result<()> {
+    let taken = spi(client.select(
+        "SELECT 1 FROM rrd.series WHERE name = $1",
+        Some(1),
+        &[name.into()],
+    ));
+    if taken.is_empty() {
+        Ok(())
+    } else {
+        Err(RrdError::SeriesExists {
+            name: name.to_string(),
+        })
+    }
 }
 
 /// Creates a series and returns its id. `start` defaults to one step before
@@ -96,16 +112,7 @@ fn create_inner(
     }
     let state = State::new(&def, start_us);
     Spi::connect_mut(|client| {
-        let exists = spi(client.select(
-            "SELECT 1 FROM rrd.series WHERE name = $1",
-            Some(1),
-            &[name.into()],
-        ));
-        if !exists.is_empty() {
-            return Err(RrdError::SeriesExists {
-                name: name.to_string(),
-            });
-        }
+        check_free(client, name)?;
         // Kept as asked: each ring takes the smaller of it and its size,
         // and an archive grown or added later gets full rows.
         let id: i64 = spi(client
@@ -174,16 +181,7 @@ fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
         if old == new {
             return Ok(());
         }
-        let taken = spi(client.select(
-            "SELECT 1 FROM rrd.series WHERE name = $1",
-            Some(1),
-            &[new.into()],
-        ));
-        if !taken.is_empty() {
-            return Err(RrdError::SeriesExists {
-                name: new.to_string(),
-            });
-        }
+        check_free(client, new)?;
         spi(client.update(
             "UPDATE rrd.series SET name = $2 WHERE id = $1",
             None,

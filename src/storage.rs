@@ -165,17 +165,22 @@ fn definition(id: i64, bytes: &[u8]) -> Result<Rc<Definition>> {
     })
 }
 
-const LOAD: &str = "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
-     FROM unnest($1::text[]) AS n(name) \
-     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id";
+/// The statement that loads series by name, followed by `$tail`.
+macro_rules! load_sql {
+    ($tail:literal) => {
+        concat!(
+            "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
+             st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
+             FROM unnest($1::text[]) AS n(name) \
+             JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id",
+            $tail
+        )
+    };
+}
 
-const LOAD_LOCKED: &str =
-    "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
-     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
-     FROM unnest($1::text[]) AS n(name) \
-     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
-     ORDER BY s.id FOR NO KEY UPDATE OF st FOR KEY SHARE OF s";
+const LOAD: &str = load_sql!("");
+
+const LOAD_LOCKED: &str = load_sql!(" ORDER BY s.id FOR NO KEY UPDATE OF st FOR KEY SHARE OF s");
 
 /// Loads the series `names` (distinct), in id order, keyed by name. With
 /// `lock`, takes their state rows' locks (in id order, so that two batches

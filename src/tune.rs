@@ -161,18 +161,9 @@ fn add_inner(name: Option<&str>, archive: Option<&str>) -> Result<Rrd> {
     let text = required(archive, "archive")?;
     with_series(name, |client, s| {
         let new = def::parse_archive(text, s.def.step)?;
-        let feeders = alter::feeders(&s.def, &new);
-        // Of each source, only the rows under the new window and its open row.
-        let latest = alter::latest_slot(s.state.last_up, new.seconds_per_row(s.def.step));
-        let stored: Vec<(usize, Stored)> = feeders
+        let stored: Vec<(usize, Stored)> = alter::feeders(&s.def, &s.state, &new)
             .into_iter()
-            .map(|a| {
-                let src = &s.def.archives[a];
-                let m = (new.steps / src.steps) as i64;
-                let lo = (latest - new.rows as i64).saturating_mul(m) + 1;
-                let hi = alter::latest_slot(s.state.last_up, src.seconds_per_row(s.def.step));
-                (a, read_slots(client, &s, a, lo, hi))
-            })
+            .map(|(a, lo, hi)| (a, read_slots(client, &s, a, lo, hi)))
             .collect();
         let sources: Vec<Source<'_>> = stored
             .iter()
