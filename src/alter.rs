@@ -292,7 +292,7 @@ pub fn add_archive(
 }
 
 /// The accumulator of the new archive's open row: the PDPs completed since
-/// its last full row, from a source of one step per row.
+/// its last full row, from the longest source of one step per row.
 fn open_cdp(
     def: &Definition,
     state: &State,
@@ -302,7 +302,12 @@ fn open_cdp(
 ) -> CdpState {
     let pdp_latest = latest_slot(state.last_up, def.step);
     let first = latest * new.steps as i64 + 1;
-    let fine = srcs.iter().find(|(a, _, _)| a.steps == 1);
+    // Every one-step archive ends at the newest PDP; the longest reaches
+    // furthest back into the open row.
+    let fine = srcs
+        .iter()
+        .filter(|(a, _, _)| a.steps == 1)
+        .max_by_key(|(a, _, _)| a.rows);
     let mut cdp = CdpState {
         val: f64::NAN,
         unknown_pdps: 0,
@@ -558,6 +563,35 @@ mod tests {
             }
         }
         assert!(full >= 49 && none >= 100, "{full} {none}");
+    }
+
+    /// The open row is read from the one-step archive that reaches
+    /// furthest back, whatever the order of the archives.
+    #[test]
+    fn open_row_from_the_longest_one_step_archive() {
+        let base = "--step 10 DS:x:GAUGE:40:U:U RRA:LAST:0:1:2 RRA:MAX:0:1:100";
+        let extra = "RRA:AVERAGE:0:6:10";
+        let mut with = Model::new(parse(&format!("{base} {extra}")).unwrap());
+        let mut without = Model::new(parse(base).unwrap());
+        // 6-step rows end at multiples of 60 s; stop 50 s into one.
+        let first = (T0 / 60 + 1) * 60;
+        for i in 1..=11 {
+            let t = (first + 10 * i) * S;
+            with.update(t, Some(&i.to_string()));
+            without.update(t, Some(&i.to_string()));
+        }
+        let new = parse_archive(extra, 10).unwrap();
+        let stored: Vec<Stored> = (0..2).map(|a| without.stored(a, 4)).collect();
+        let sources: Vec<Source> = feeders(&without.def, &without.state, &new)
+            .into_iter()
+            .map(|(a, _, _)| Source {
+                archive: a,
+                stored: &stored[a],
+            })
+            .collect();
+        let (_, state, _) = add_archive(&without.def, &without.state, new, &sources, 4).unwrap();
+        assert_eq!(state.cdp[2].unknown_pdps, 0);
+        assert_eq!(state.cdp[2].val, with.state.cdp[2].val);
     }
 
     /// Resizing keeps the newest slots at their times.
