@@ -340,7 +340,7 @@ mod tests {
     use super::*;
     use crate::def::{parse, parse_archive};
     use crate::engine::{update, Run};
-    use crate::xorshift::XorShift as Rng;
+    use crate::testrng::XorShift as Rng;
     use std::collections::BTreeMap;
 
     const S: i64 = time::US;

@@ -165,6 +165,7 @@ pub fn float_text(v: f64, out: &mut String) {
 mod tests {
     use super::*;
     use crate::def;
+    use crate::testrng::Lcg;
 
     fn float(v: f64) -> String {
         let mut s = String::new();
@@ -181,18 +182,6 @@ mod tests {
         assert_eq!(float(0.1), "0.1");
         for v in [1.0 / 3.0, 1e-300, 123456.789e10, f64::MAX] {
             assert_eq!(float(v).parse::<f64>().ok(), Some(v));
-        }
-    }
-
-    /// Small deterministic generator, enough for random traces.
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
         }
     }
 
@@ -255,14 +244,14 @@ mod tests {
             let mut points = Vec::new();
             let mut t = start;
             for _ in 0..60 {
-                t += match rng.next() % 10 {
-                    0 => (rng.next() % 500) as i64 * time::US,
-                    1 => (rng.next() % 1000) as i64 * 1000,
-                    _ => (1 + rng.next() % 12) as i64 * time::US,
+                t += match rng.next_u64() % 10 {
+                    0 => (rng.next_u64() % 500) as i64 * time::US,
+                    1 => (rng.next_u64() % 1000) as i64 * 1000,
+                    _ => (1 + rng.next_u64() % 12) as i64 * time::US,
                 };
-                let v = match rng.next() % 6 {
+                let v = match rng.next_u64() % 6 {
                     0 => None,
-                    _ => Some((rng.next() % 1000).to_string()),
+                    _ => Some((rng.next_u64() % 1000).to_string()),
                 };
                 points.push((t, v));
             }
@@ -277,7 +266,7 @@ mod tests {
             let mut batched = fresh.clone();
             let mut rest = &points[..];
             while !rest.is_empty() {
-                let n = 1 + (rng.next() as usize % rest.len());
+                let n = 1 + (rng.next_u64() as usize % rest.len());
                 run_batch(&def, &mut batched, &rest[..n]);
                 rest = &rest[n..];
             }

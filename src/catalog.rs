@@ -270,7 +270,7 @@ mod tests {
     /// with dots, empty nodes, punctuation and non-ASCII characters.
     #[pg_test]
     fn generated_regexes_agree_with_the_matcher() {
-        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::testrng::XorShift(0x2545_f491_4f6c_dd1d);
         let mut rnd = move |n: usize| rng.below(n as u64) as usize;
         const PIECES: &[&str] = &[
             "a", "b", "ab", ".", ".", "*", "?", "[a-b]", "[!a]", "[^.b]", "{a,b}", "{,a}",

@@ -1482,7 +1482,7 @@ mod tests {
     /// errors or numbers, never a panic (overflow checks are on in tests).
     #[test]
     fn junk_never_panics() {
-        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::testrng::XorShift(0x2545_f491_4f6c_dd1d);
         let mut next = move || rng.next_u64();
         let texts = [
             "",

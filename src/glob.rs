@@ -687,6 +687,7 @@ fn regex_class(class: &Class, re: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testrng::Lcg;
 
     fn pat(text: &str) -> Pattern {
         Pattern::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -1220,25 +1221,6 @@ mod tests {
             }
             Re::Opt(inner) => match_one(inner, s, k) || k(s),
             Re::Group(branches) => branches.iter().any(|b| match_seq(b, s, k)),
-        }
-    }
-
-    /// A tiny LCG (Knuth's MMIX constants): deterministic, no new crate.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            self.0 >> 33
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-            xs[self.below(xs.len())]
         }
     }
 

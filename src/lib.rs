@@ -14,9 +14,9 @@ pub mod error;
 pub mod glob;
 pub mod plan;
 pub mod ring;
-pub mod time;
 #[cfg(any(test, feature = "pg_test"))]
-pub mod xorshift;
+pub mod testrng;
+pub mod time;
 
 mod catalog;
 mod errors;

@@ -305,7 +305,7 @@ mod tests {
     /// every output row from the input rows that share a second with it.
     #[test]
     fn resample_weighs_rows_by_shared_seconds() {
-        let mut rng = crate::xorshift::XorShift(0x9e37_79b9);
+        let mut rng = crate::testrng::XorShift(0x9e37_79b9);
         let mut rnd = move |n: u64| rng.below(n);
         for _ in 0..3000 {
             let step = 1 + rnd(90) as i64;

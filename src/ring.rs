@@ -229,7 +229,7 @@ mod tests {
     /// every slot in the window against the model after each batch.
     #[test]
     fn ring_matches_model() {
-        let mut rng = crate::xorshift::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::testrng::XorShift(0x2545_f491_4f6c_dd1d);
         let mut rnd = move |n: u64| rng.below(n);
         for &(rows, width) in &[
             (1, 1),
