@@ -144,6 +144,11 @@ fn reader(
     let name = required(name, "series name")?;
     let (cf, resolution) = fetch_args(cf, resolution)?;
     let (start, stop) = range_secs(start, stop)?;
+    named_reader(name, cf, start, stop, resolution)
+}
+
+/// The reader of series `name`, for arguments already checked.
+fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> Result<Reader> {
     Spi::connect_mut(|client| {
         let series = storage::load(client, name, false)?;
         series_reader(client, &series, cf, start, stop, resolution)
@@ -159,27 +164,25 @@ fn series_reader(
     stop: i64,
     resolution: i64,
 ) -> Result<Reader> {
-    {
-        let last = time::floor_secs(series.state.last_up);
-        let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
-        let rows = series.def.archives[p.archive].rows;
-        // Only the chunks of slots both in the range and in the ring.
-        let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
-        let hi = (p.end / p.step).min(p.latest);
-        let slots = read_slots(client, series, p.archive, lo, hi);
-        // Every label must be a valid timestamptz before any row is sent.
-        let out_of_range = || RrdError::TimeRange {
-            msg: format!("fetch end {} is out of range", p.end),
-        };
-        timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
-        Ok(Reader {
-            first: p.start / p.step + 1,
-            last: p.end / p.step,
-            step: p.step,
-            latest: p.latest,
-            slots,
-        })
-    }
+    let last = time::floor_secs(series.state.last_up);
+    let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
+    let rows = series.def.archives[p.archive].rows;
+    // Only the chunks of slots both in the range and in the ring.
+    let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
+    let hi = (p.end / p.step).min(p.latest);
+    let slots = read_slots(client, series, p.archive, lo, hi);
+    // Every label must be a valid timestamptz before any row is sent.
+    let out_of_range = || RrdError::TimeRange {
+        msg: format!("fetch end {} is out of range", p.end),
+    };
+    timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
+    Ok(Reader {
+        first: p.start / p.step + 1,
+        last: p.end / p.step,
+        step: p.step,
+        latest: p.latest,
+        slots,
+    })
 }
 
 fn fetch_inner(
@@ -222,8 +225,8 @@ fn downsampled(
     // The finest resolution that fits the range into `points` rows.
     let span = (stop_s - start_s).max(1);
     let wanted = (span + points as i64 - 1) / points as i64;
-    let res = Interval::from_micros(given.max(wanted).saturating_mul(time::US));
-    let r = reader(name, cf, start, stop, Some(res))?;
+    let name = required(name, "series name")?;
+    let r = named_reader(name, cf_kind, start_s, stop_s, given.max(wanted))?;
     let k = plan::group_size(r.first, r.last, points as i64);
     let groups = plan::downsample((r.first..=r.last).map(|g| (g, r.value(g))), k, cf_kind);
     let step = r.step;
