@@ -469,22 +469,12 @@ pub fn replace_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f6
         &[id.into(), (a as i16).into()],
         true,
     );
-    if rows.is_empty() {
-        return;
-    }
-    let lens: Vec<i32> = rows.iter().map(|r| r.len() as i32).collect();
-    let flat: Vec<f64> = rows.concat();
-    run(
-        client,
-        "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
-         SELECT $1, $2, u.i - 1, $3[u.o + 1 : u.o + u.n] \
-         FROM (SELECT n, i, sum(n) OVER (ORDER BY i) - n AS o \
-               FROM unnest($4::int4[]) WITH ORDINALITY AS x(n, i)) AS u \
-         ORDER BY u.i",
-        &[INT8OID, INT2OID, FLOAT8ARRAYOID, INT4ARRAYOID],
-        &[id.into(), (a as i16).into(), flat.into(), lens.into()],
-        true,
-    );
+    let rows: Vec<(ChunkKey, &[f64])> = rows
+        .iter()
+        .enumerate()
+        .map(|(c, dp)| ((id, a as i16, c as i32), dp.as_slice()))
+        .collect();
+    insert_chunks(client, &rows);
 }
 
 /// Renumbers the chunk rows of archives `a + 1 .. count` one down, once
@@ -710,25 +700,36 @@ impl SlotEdits {
 /// Inserts the changed chunk rows that were not found, unknown but for
 /// their new slots.
 fn insert_missing(client: &SpiClient<'_>, works: &[&SeriesWork], updated: &HashSet<ChunkKey>) {
-    let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut dp, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows: Vec<(ChunkKey, Vec<f64>)> = Vec::new();
     for w in works {
         for (arch, edits) in w.edits.iter().enumerate() {
             let ring = w.ring(arch);
             for (&c, edit) in edits {
                 let key = (w.id, arch as i16, c as i32);
-                if updated.contains(&key) {
-                    continue;
+                if !updated.contains(&key) {
+                    rows.push((key, ring.apply_edit(c, None, edit)));
                 }
-                let row = ring.apply_edit(c, None, edit);
-                s.push(key.0);
-                a.push(key.1);
-                k.push(key.2);
-                o.push(dp.len() as i32);
-                n.push(row.len() as i32);
-                dp.extend_from_slice(&row);
             }
         }
+    }
+    let rows: Vec<(ChunkKey, &[f64])> = rows.iter().map(|(k, dp)| (*k, dp.as_slice())).collect();
+    insert_chunks(client, &rows);
+}
+
+/// Inserts chunk rows, in the order given, with one statement.
+fn insert_chunks(client: &SpiClient<'_>, rows: &[(ChunkKey, &[f64])]) {
+    if rows.is_empty() {
+        return;
+    }
+    let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dp, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    for &((series, arch, chunk), row) in rows {
+        s.push(series);
+        a.push(arch);
+        k.push(chunk);
+        o.push(dp.len() as i32);
+        n.push(row.len() as i32);
+        dp.extend_from_slice(row);
     }
     use pg_sys::*;
     run(
