@@ -94,12 +94,6 @@ def rrd_create(path, tr, rras):
                    *["RRA:%s:%s:%d:%d" % r for r in rras])
 
 
-def rrd_feed(path, updates):
-    args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in updates]
-    for i in range(0, len(args), 500):
-        rrdtool.update(path, *args[i:i + 500])
-
-
 def run_rrdtool(files, tr, op, arg, cut):
     """Builds the rrdtool side; returns the final archive list and the file's path."""
     path = files.path
@@ -110,15 +104,15 @@ def run_rrdtool(files, tr, op, arg, cut):
     if op == "add":
         rras.append(arg)
         rrd_create(path, tr, rras)
-        rrd_feed(path, tr.updates)
+        d.rrd_feed(path, tr.updates)
         return rras
     if op == "drop":
         rras.pop(arg)
         rrd_create(path, tr, rras)
-        rrd_feed(path, tr.updates)
+        d.rrd_feed(path, tr.updates)
         return rras
     rrd_create(path, tr, rras)
-    rrd_feed(path, first)
+    d.rrd_feed(path, first)
     if op == "tune":
         args = []
         for key, flag in (("hb", "-h"), ("min", "-i"), ("max", "-a"), ("kind", "-d")):
@@ -136,7 +130,7 @@ def run_rrdtool(files, tr, op, arg, cut):
             os.chdir(here)
         os.replace(os.path.join(files.dir, "resize.rrd"), path)
         rras[i] = rras[i][:3] + (rows,)
-    rrd_feed(path, second)
+    d.rrd_feed(path, second)
     return rras
 
 

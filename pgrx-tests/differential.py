@@ -602,10 +602,15 @@ def rrd_load(files, tr):
     """Creates the rrd file of tr and feeds it all updates."""
     rrdtool.create(files.path, "--start", str(tr.start), "--step", tr.step_text(),
                    tr.ds_text(), *tr.rra_texts())
-    args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
-    for i in range(0, len(args), 500):
-        rrdtool.update(files.path, *args[i:i + 500])
+    rrd_feed(files.path, tr.updates)
     files.current = tr.name
+
+
+def rrd_feed(path, updates):
+    """Feeds updates (as in Trace.updates) to the rrd file at path."""
+    args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in updates]
+    for i in range(0, len(args), 500):
+        rrdtool.update(path, *args[i:i + 500])
 
 
 def rrd_fetch(files, tr, cf, res, start, end):
