@@ -1,6 +1,12 @@
 -- pg_rrd tables. Ordinary WAL-logged tables, so transactions, crash
 -- recovery, replication, pg_dump and backups cover them. Every table is
 -- keyed by series id first.
+--
+-- rrd.state and rrd.chunk have no foreign key to rrd.series: pg_restore -j
+-- loads the rows of the three tables at once, in parallel, and a key
+-- checked while rrd.series is still loading would refuse them. Their rows
+-- are written only by pg_rrd's functions, which write rrd.series first,
+-- and a trigger removes them with their series.
 
 CREATE SEQUENCE rrd.series_id_seq;
 
@@ -31,7 +37,7 @@ CREATE INDEX series_tags ON rrd.series USING gin (tags jsonb_path_ops);
 -- so that even when every series of a page is updated by one statement
 -- each rewrite is a HOT update on the same page.
 CREATE TABLE rrd.state (
-    series_id       bigint PRIMARY KEY REFERENCES rrd.series (id) ON DELETE CASCADE,
+    series_id       bigint PRIMARY KEY,
     last_up         bigint NOT NULL,            -- microseconds since 1970-01-01
     last_ds         text,                       -- raw last input; NULL = unknown
     pdp_val         double precision NOT NULL,  -- open PDP accumulator (NaN = none)
@@ -53,13 +59,36 @@ CREATE TABLE rrd.state (
 -- for one more version, so a statement that rewrites one row of a page
 -- updates it in place (HOT).
 CREATE TABLE rrd.chunk (
-    series_id bigint   NOT NULL REFERENCES rrd.series (id) ON DELETE CASCADE,
+    series_id bigint   NOT NULL,
     archive   smallint NOT NULL,
     chunk     integer  NOT NULL,
     dp        double precision[] NOT NULL,
     PRIMARY KEY (series_id, archive, chunk)
 ) WITH (fillfactor = 75);
 ALTER TABLE rrd.chunk ALTER COLUMN dp SET STORAGE PLAIN;
+
+-- Deleting series (rrd.drop, or DELETE on rrd.series) removes their rows;
+-- TRUNCATE of rrd.series empties the other two tables too.
+CREATE FUNCTION rrd._series_deleted() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM rrd.chunk c USING gone g WHERE c.series_id OPERATOR(pg_catalog.=) g.id;
+    DELETE FROM rrd.state s USING gone g WHERE s.series_id OPERATOR(pg_catalog.=) g.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER series_deleted AFTER DELETE ON rrd.series
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION rrd._series_deleted();
+
+CREATE FUNCTION rrd._series_truncated() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    TRUNCATE rrd.state, rrd.chunk;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER series_truncated AFTER TRUNCATE ON rrd.series
+    FOR EACH STATEMENT EXECUTE FUNCTION rrd._series_truncated();
 
 -- The stored bytes of a definition, read by the update path without
 -- decoding them when they have not changed since the last call.

@@ -14,7 +14,7 @@ use crate::error::{Result, RrdError};
 use crate::errors::{spi, OrRaise};
 use crate::glob::{next_node, Pattern};
 use crate::series::required;
-use crate::storage::run;
+use crate::storage::{self, run, Label};
 
 const FIND_PREFIXED: &str = "SELECT name FROM rrd.series WHERE name ^@ $1 AND name ~ $2";
 const FIND_ALL: &str = "SELECT name FROM rrd.series WHERE name ~ $1";
@@ -221,32 +221,33 @@ pub fn check_labels(meta: Option<&JsonB>, tags: Option<&JsonB>) -> Result<()> {
     Ok(())
 }
 
-/// Sets JSON column `column` of series `name` to `value`, after `check`.
-fn set_column(
+/// Sets the metadata or tags of series `name` to `value`, after `check`.
+fn set_label(
     name: Option<&str>,
     value: Option<JsonB>,
-    column: &str,
+    label: Label,
     check: fn(&serde_json::Value) -> Result<()>,
 ) -> Result<()> {
     let name = required(name, "series name")?;
-    let value = required(value, column)?;
+    let what = match label {
+        Label::Meta => "meta",
+        Label::Tags => "tags",
+    };
+    let value = required(value, what)?;
     check(&value.0)?;
-    let sql = format!("UPDATE rrd.series SET {column} = $2 WHERE name = $1");
-    let done = Spi::connect_mut(|client| {
-        spi(client.update(sql.as_str(), None, &[name.into(), value.into()])).len()
-    });
-    if done == 0 {
-        return Err(RrdError::UnknownSeries {
+    if Spi::connect_mut(|client| storage::set_label(client, name, label, value)) {
+        Ok(())
+    } else {
+        Err(RrdError::UnknownSeries {
             name: name.to_string(),
-        });
+        })
     }
-    Ok(())
 }
 
 /// Replaces the free-form metadata of a series (a JSON object).
 #[pg_extern]
 fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
-    set_column(name, meta, "meta", check_meta).or_raise()
+    set_label(name, meta, Label::Meta, check_meta).or_raise()
 }
 
 /// Replaces the tags of a series: a JSON object of string values, such as
@@ -254,7 +255,7 @@ fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
 /// `SELECT name FROM rrd.series WHERE tags @> '{"dc": "dc1"}'` (indexed).
 #[pg_extern]
 fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
-    set_column(name, tags, "tags", check_tags).or_raise()
+    set_label(name, tags, Label::Tags, check_tags).or_raise()
 }
 
 #[cfg(feature = "pg_test")]

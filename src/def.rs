@@ -26,6 +26,10 @@ use crate::error::{Result, RrdError};
 /// Largest number of ring slots one series may hold over all its archives.
 pub const MAX_TOTAL_SLOTS: u64 = 100_000_000;
 
+/// Most archives one series may have: archive numbers are stored as
+/// `smallint`.
+pub const MAX_ARCHIVES: usize = i16::MAX as usize;
+
 /// Base step when the text gives none, as in RRDtool.
 pub const DEFAULT_STEP: u64 = 300;
 
@@ -229,6 +233,9 @@ impl Definition {
         if self.archives.is_empty() {
             return Err(RrdError::param("a definition needs at least one archive"));
         }
+        if self.archives.len() > MAX_ARCHIVES {
+            return Err(too_many_archives(self.archives.len()));
+        }
         let mut total = 0u64;
         for a in &self.archives {
             if !(a.xff.is_finite() && (0.0..1.0).contains(&a.xff)) {
@@ -257,6 +264,13 @@ impl Definition {
         }
         Ok(())
     }
+}
+
+/// The error for a definition of `n` archives, more than [`MAX_ARCHIVES`].
+fn too_many_archives(n: usize) -> RrdError {
+    RrdError::param(format!(
+        "a definition may have at most {MAX_ARCHIVES} archives, this one has {n}"
+    ))
 }
 
 /// Parses RRDtool create syntax (see the module documentation).
@@ -315,6 +329,9 @@ pub fn parse(text: &str) -> Result<Definition> {
                 )));
             }
             archives.push(archive);
+            if archives.len() > MAX_ARCHIVES {
+                return Err(too_many_archives(archives.len()));
+            }
         } else if tok.starts_with('-') {
             return Err(RrdError::syntax(format!(
                 "unsupported option \"{tok}\": only --step (-s) may be given"
@@ -1322,6 +1339,16 @@ mod tests {
             "--step 1 DS:x:GAUGE:1:U:U RRA:LAST:0:{}:1",
             MAX_SPAN_SECONDS + 1
         ));
+        // As many archives as a smallint numbers, and no more.
+        let rras = |n: usize| format!("DS:x:GAUGE:1:U:U{}", " RRA:LAST:0:1:1".repeat(n));
+        assert_eq!(ok(&rras(MAX_ARCHIVES)).archives.len(), MAX_ARCHIVES);
+        assert_eq!(
+            param_msg(&rras(40_000)),
+            "a definition may have at most 32767 archives, this one has 32768"
+        );
+        let mut d = ok(&rras(1));
+        d.archives = vec![d.archives[0].clone(); MAX_ARCHIVES + 1];
+        assert!(d.validate().is_err());
     }
 
     #[test]

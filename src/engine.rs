@@ -145,6 +145,17 @@ pub fn update(
             ),
         });
     }
+    // Past the year 9999 the rows a time falls in could end beyond the last
+    // timestamptz; a time is refused rather than ever clamped.
+    if t_us > crate::time::MAX_US {
+        return Err(RrdError::TimeRange {
+            msg: format!(
+                "update time {} is out of range: pg_rrd takes times up to {}",
+                crate::time::format(t_us),
+                crate::time::format(crate::time::MAX_US)
+            ),
+        });
+    }
     // rrdtool: refused if t < last_up, or the same second with a microsecond
     // part that is not larger; on one microsecond clock that is t <= last_up.
     if t_us <= state.last_up {
@@ -1220,6 +1231,15 @@ mod tests {
             fresh.update(-1, Some("1")),
             Err(RrdError::TimeRange { .. })
         ));
+        // The last microsecond of 9999 is taken; the next is refused, and
+        // the state stays as it was.
+        let before = fresh.state.clone();
+        let e = fresh
+            .update(crate::time::MAX_US + 1, Some("1"))
+            .unwrap_err();
+        assert!(e.to_string().contains("10000-01-01 00:00:00+00"), "{e}");
+        assert_eq!(format!("{:?}", fresh.state), format!("{before:?}"));
+        fresh.update(crate::time::MAX_US, Some("1")).unwrap();
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub enum RrdError {
         msg: String,
     },
     /// An update's time is not after the series' last update (22008).
-    #[error("illegal attempt to update series \"{series}\" at {time} when its last update was at {last} (time must increase)")]
+    #[error("illegal attempt to update series \"{}\" at {time} when its last update was at {last} (time must increase)", shown(series))]
     OutOfOrder {
         /// The series name.
         series: String,
@@ -42,13 +42,13 @@ pub enum RrdError {
         msg: String,
     },
     /// No series of that name (42704).
-    #[error("series \"{name}\" does not exist")]
+    #[error("series \"{}\" does not exist", shown(name))]
     UnknownSeries {
         /// The name asked for.
         name: String,
     },
     /// A series of that name exists already (42710).
-    #[error("series \"{name}\" already exists")]
+    #[error("series \"{}\" already exists", shown(name))]
     SeriesExists {
         /// The name asked for.
         name: String,
@@ -66,6 +66,15 @@ pub enum RrdError {
         pos: u64,
         /// Why it was refused.
         source: Box<RrdError>,
+    },
+    /// A request beyond one of pg_rrd's limits: rows a fetch would return,
+    /// the length of a name (54000).
+    #[error("{msg}")]
+    Limit {
+        /// What is too large, and by how much.
+        msg: String,
+        /// How to stay within the limit.
+        hint: Option<&'static str>,
     },
     /// Stored bytes that do not decode (XX001).
     #[error("corrupt stored data: {msg}")]
@@ -90,5 +99,38 @@ impl RrdError {
     }
 }
 
+/// Longest series name, in bytes.
+pub const MAX_NAME_BYTES: usize = 8192;
+
+/// Most characters of a user's text that a message quotes.
+pub const SHOWN_CHARS: usize = 200;
+
+/// `text` as a message quotes it: whole when short, else its first
+/// [`SHOWN_CHARS`] characters and how many bytes were left out.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}... ({} more bytes)", &text[..end], text.len() - end).into(),
+    }
+}
+
 /// Result of the pure core.
 pub type Result<T> = std::result::Result<T, RrdError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_shown_by_its_prefix() {
+        assert_eq!(shown("web01.cpu"), "web01.cpu");
+        let long = "é".repeat(SHOWN_CHARS + 50);
+        let s = shown(&long);
+        assert!(s.starts_with(&"é".repeat(SHOWN_CHARS)));
+        assert!(s.ends_with("... (100 more bytes)"), "{s}");
+        let e = RrdError::UnknownSeries {
+            name: "x".repeat(10 << 20),
+        };
+        assert!(e.to_string().len() < 300);
+    }
+}

@@ -18,6 +18,7 @@ fn code(e: &RrdError) -> PgSqlErrorCode {
         RrdError::UnknownSeries { .. } => ERRCODE_UNDEFINED_OBJECT,
         RrdError::SeriesExists { .. } => ERRCODE_DUPLICATE_OBJECT,
         RrdError::Null { .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        RrdError::Limit { .. } => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         RrdError::Corrupt { .. } => ERRCODE_DATA_CORRUPTED,
         RrdError::InBatch { source, .. } => code(source),
     }
@@ -28,6 +29,7 @@ fn hint(e: &RrdError) -> Option<&'static str> {
     match e {
         RrdError::InBatch { source, .. } => hint(source),
         RrdError::OutOfOrder { .. } => Some("Updates of one series must come in increasing time order."),
+        RrdError::Limit { hint, .. } => *hint,
         RrdError::Syntax { .. } => Some(
             "Expected RRDtool create syntax, e.g. '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640'.",
         ),
@@ -35,9 +37,19 @@ fn hint(e: &RrdError) -> Option<&'static str> {
     }
 }
 
+/// Longest message raised, in characters: a message that quotes a huge
+/// input (a definition's token, a pattern) keeps its start.
+const MESSAGE_CHARS: usize = 2000;
+
 /// Raises `e` as an ERROR; never returns.
 pub fn raise(e: RrdError) -> ! {
-    let mut report = ErrorReport::new(code(&e), e.to_string(), "pg_rrd");
+    let mut msg = e.to_string();
+    if let Some((end, _)) = msg.char_indices().nth(MESSAGE_CHARS) {
+        let cut = msg.len() - end;
+        msg.truncate(end);
+        msg.push_str(&format!("... ({cut} more bytes)"));
+    }
+    let mut report = ErrorReport::new(code(&e), msg, "pg_rrd");
     if let Some(h) = hint(&e) {
         report = report.set_hint(h);
     }

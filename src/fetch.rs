@@ -1,12 +1,13 @@
 //! `rrd.fetch`: the rows `rrdtool fetch` prints for a time range.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-use crate::def::Cf;
-use crate::error::{Result, RrdError};
+use crate::def::{Cf, MAX_SPAN_SECONDS};
+use crate::error::{shown, Result, RrdError};
 use crate::errors::OrRaise;
 use crate::plan;
 use crate::ring::{Ring, Stored};
@@ -40,11 +41,14 @@ struct Reader {
     step: i64,
     latest: i64,
     slots: Stored,
+    /// Slots read so far, to check for a cancel now and then.
+    reads: Cell<u32>,
 }
 
 impl Reader {
     /// Value of slot `g`; NaN when unknown or out of the ring.
     fn value(&self, g: i64) -> f64 {
+        tick(&self.reads);
         if !plan::in_ring(self.latest, self.slots.ring.rows, g) {
             return f64::NAN;
         }
@@ -54,6 +58,60 @@ impl Reader {
     fn label(&self, g: i64) -> TimestampWithTimeZone {
         timestamptz(g * self.step * time::US).or_raise()
     }
+
+    /// Rows of the range.
+    fn rows(&self) -> i64 {
+        (self.last - self.first + 1).max(0)
+    }
+
+    /// The range's slots, read through the ring.
+    fn slots(self) -> plan::Slots<impl FnMut(i64) -> f64> {
+        let window = (self.latest - self.slots.ring.rows as i64 + 1, self.latest);
+        plan::Slots {
+            first: self.first,
+            last: self.last,
+            window,
+            value: move |g| self.value(g),
+        }
+    }
+}
+
+/// Counts one more slot read, and every 4096 lets a cancel or a
+/// statement timeout in: a read of a long ring stays interruptible.
+fn tick(reads: &Cell<u32>) {
+    let n = reads.get().wrapping_add(1);
+    reads.set(n);
+    if n.is_multiple_of(4096) {
+        pgrx::check_for_interrupts!();
+    }
+}
+
+/// Refuses a read that would return more than `pg_rrd.max_fetch_rows` rows:
+/// `what` names the read and its range.
+fn check_rows(rows: i64, what: impl FnOnce() -> String) -> Result<()> {
+    let max = i64::from(crate::guc::MAX_FETCH_ROWS.get());
+    if rows <= max {
+        return Ok(());
+    }
+    Err(RrdError::Limit {
+        msg: format!(
+            "{} would return {rows} rows, more than pg_rrd.max_fetch_rows ({max})",
+            what()
+        ),
+        hint: Some(
+            "Narrow the range, ask for a coarser resolution or for points => n, \
+             or raise pg_rrd.max_fetch_rows.",
+        ),
+    })
+}
+
+/// A fetch range in a message: `from X to Y`.
+fn range_text(start: i64, stop: i64) -> String {
+    format!(
+        "from {} to {}",
+        time::format(start.saturating_mul(time::US)),
+        time::format(stop.saturating_mul(time::US))
+    )
 }
 
 /// Reads the chunk rows of archive `a` holding slots `lo..=hi` (every row
@@ -96,7 +154,11 @@ pub fn any_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64)
             return false;
         }
         let slots = read_slots(client, series, a, lo, hi);
-        (lo..=hi).any(|g| !slots.value(g).is_nan())
+        let reads = Cell::new(0);
+        (lo..=hi).any(|g| {
+            tick(&reads);
+            !slots.value(g).is_nan()
+        })
     })
 }
 
@@ -128,23 +190,16 @@ fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64
                     us
                 )));
             }
-            i64::try_from(us / time::US as i128).unwrap_or(i64::MAX)
+            let secs = us / time::US as i128;
+            if secs > MAX_SPAN_SECONDS as i128 {
+                return Err(RrdError::param(format!(
+                    "resolution must be at most {MAX_SPAN_SECONDS} seconds (200000 years), got {secs} seconds"
+                )));
+            }
+            secs as i64
         }
     };
     Ok((cf, resolution))
-}
-
-fn reader(
-    name: Option<&str>,
-    cf: Option<&str>,
-    start: Option<TimestampWithTimeZone>,
-    stop: Option<TimestampWithTimeZone>,
-    resolution: Option<Interval>,
-) -> Result<Reader> {
-    let name = required(name, "series name")?;
-    let (cf, resolution) = fetch_args(cf, resolution)?;
-    let (start, stop) = range_secs(start, stop)?;
-    named_reader(name, cf, start, stop, resolution)
 }
 
 /// The reader of series `name`, for arguments already checked.
@@ -182,6 +237,7 @@ fn series_reader(
         step: p.step,
         latest: p.latest,
         slots,
+        reads: Cell::new(0),
     })
 }
 
@@ -196,7 +252,18 @@ fn fetch_inner(
     if let Some(points) = points {
         return downsampled(name, cf, start, stop, resolution, points);
     }
-    let r = reader(name, cf, start, stop, resolution)?;
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let (start, stop) = range_secs(start, stop)?;
+    let r = named_reader(name, cf, start, stop, resolution)?;
+    check_rows(r.rows(), || {
+        format!(
+            "rrd.fetch of series \"{}\" {} in rows of {} s",
+            shown(name),
+            range_text(start, stop),
+            r.step
+        )
+    })?;
     let iter = (r.first..=r.last).map(move |g| {
         let v = r.value(g);
         (r.label(g), if v.is_nan() { None } else { Some(v) })
@@ -228,15 +295,21 @@ fn downsampled(
     let name = required(name, "series name")?;
     let r = named_reader(name, cf_kind, start_s, stop_s, given.max(wanted))?;
     let k = plan::group_size(r.first, r.last, points as i64);
-    let groups = plan::downsample((r.first..=r.last).map(|g| (g, r.value(g))), k, cf_kind);
+    check_rows(plan::downsample_len(r.first, r.last, k), || {
+        format!(
+            "rrd.fetch of series \"{}\" {} with points => {points}",
+            shown(name),
+            range_text(start_s, stop_s)
+        )
+    })?;
     let step = r.step;
-    let rows: Vec<_> = groups
-        .into_iter()
-        .map(|(g, v)| {
-            let t = timestamptz(g * step * time::US).or_raise();
-            (t, if v.is_nan() { None } else { Some(v) })
-        })
-        .collect();
+    // The last group may end after the range: its label must be a time.
+    let last_label = (plan::downsample_len(1, r.last, k) * k).saturating_mul(step);
+    timestamptz(last_label.saturating_mul(time::US))?;
+    let rows = plan::downsample(r.slots(), k, cf_kind).map(move |(g, v)| {
+        let t = timestamptz(g * step * time::US).or_raise();
+        (t, if v.is_nan() { None } else { Some(v) })
+    });
     Ok(TableIterator::new(rows))
 }
 
@@ -282,14 +355,24 @@ fn fetch_array_inner(
         ),
     >,
 > {
-    let r = reader(name, cf, start, stop, resolution)?;
-    let count = r.last - r.first + 1;
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let (start, stop) = range_secs(start, stop)?;
+    let r = named_reader(name, cf, start, stop, resolution)?;
+    let count = r.rows();
     if count > MAX_ARRAY_VALUES {
         return Err(RrdError::param(format!(
             "fetch_array returns at most {MAX_ARRAY_VALUES} values, the range has {count}; \
              use rrd.fetch or a coarser resolution"
         )));
     }
+    check_rows(count, || {
+        format!(
+            "rrd.fetch_array of series \"{}\" {}",
+            shown(name),
+            range_text(start, stop)
+        )
+    })?;
     let values: Vec<Option<f64>> = (r.first..=r.last)
         .map(|g| Some(r.value(g)).filter(|v| !v.is_nan()))
         .collect();
@@ -311,6 +394,7 @@ type ManyRows = TableIterator<
 /// statement for all the series and one for each series' chunk rows, each
 /// through a plan made once per backend.
 pub fn fetch_names(
+    what: &str,
     names: Vec<String>,
     cf: Option<&str>,
     start: Option<TimestampWithTimeZone>,
@@ -334,37 +418,84 @@ pub fn fetch_names(
         }
         Ok::<_, RrdError>(out)
     })?;
-    let rows = readers.into_iter().flat_map(move |(name, r)| {
-        // With a resolution, every series comes back in rows of it, so that
-        // series of different steps share their row times: a finer archive
-        // whose step divides it is merged row by row, any other is weighed
-        // by the seconds its rows share with each row of the resolution.
-        let values = (r.first..=r.last).map(|g| (g, r.value(g)));
-        let ends: Vec<(i64, f64)> = if !given || resolution == r.step {
-            values.map(|(g, v)| (g * r.step, v)).collect()
-        } else if resolution > r.step && resolution % r.step == 0 {
-            plan::downsample(values, resolution / r.step, cf)
-                .into_iter()
-                .map(|(g, v)| (g * r.step, v))
-                .collect()
-        } else {
-            plan::resample(values, r.step, resolution, cf)
-                .into_iter()
-                .map(|(j, v)| (j * resolution, v))
-                .filter(|&(end, _)| end > start && end - resolution <= stop)
-                .collect()
+    // With a resolution, every series comes back in rows of it, so that
+    // series of different steps share their row times: a finer archive
+    // whose step divides it is merged row by row, any other is weighed by
+    // the seconds its rows share with each row of the resolution.
+    let shaped: Vec<(String, Reader, Shape)> = readers
+        .into_iter()
+        .map(|(name, r)| {
+            let shape = if !given || resolution == r.step {
+                Shape::Plain
+            } else if resolution > r.step && resolution % r.step == 0 {
+                Shape::Merged(resolution / r.step)
+            } else {
+                Shape::Resampled(plan::resample_rows(
+                    r.first, r.last, r.step, resolution, start, stop,
+                ))
+            };
+            (name, r, shape)
+        })
+        .collect();
+    let mut total = 0i64;
+    for (_, r, shape) in &shaped {
+        let (rows, last_end) = match *shape {
+            Shape::Plain => (r.rows(), r.last * r.step),
+            Shape::Merged(k) => (
+                plan::downsample_len(r.first, r.last, k),
+                plan::downsample_len(1, r.last, k) * k * r.step,
+            ),
+            Shape::Resampled((lo, hi)) => ((hi - lo + 1).max(0), hi.saturating_mul(resolution)),
         };
-        ends.into_iter()
-            .map(|(end, v)| {
-                (
-                    name.clone(),
-                    timestamptz(end * time::US).or_raise(),
-                    if v.is_nan() { None } else { Some(v) },
-                )
-            })
-            .collect::<Vec<_>>()
+        total = total.saturating_add(rows);
+        if rows > 0 {
+            timestamptz(last_end.saturating_mul(time::US))?;
+        }
+    }
+    check_rows(total, || {
+        format!(
+            "{what} of {} series {}{}",
+            shaped.len(),
+            range_text(start, stop),
+            if given {
+                format!(" in rows of {resolution} s")
+            } else {
+                String::new()
+            }
+        )
+    })?;
+    let rows = shaped.into_iter().flat_map(move |(name, r, shape)| {
+        let step = r.step;
+        let ends: Box<dyn Iterator<Item = (i64, f64)>> = match shape {
+            Shape::Plain => Box::new((r.first..=r.last).map(move |g| (g * step, r.value(g)))),
+            Shape::Merged(k) => {
+                Box::new(plan::downsample(r.slots(), k, cf).map(move |(g, v)| (g * step, v)))
+            }
+            Shape::Resampled(rows) => Box::new(
+                plan::resample(r.slots(), step, resolution, cf, rows)
+                    .map(move |(j, v)| (j * resolution, v)),
+            ),
+        };
+        ends.map(move |(end, v)| {
+            (
+                name.clone(),
+                timestamptz(end * time::US).or_raise(),
+                if v.is_nan() { None } else { Some(v) },
+            )
+        })
     });
     Ok(TableIterator::new(rows))
+}
+
+/// How a many-series read brings one series to the rows asked for.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// The archive's own rows.
+    Plain,
+    /// Groups of this many rows.
+    Merged(i64),
+    /// Rows of the resolution weighed from overlapping rows: these output rows.
+    Resampled((i64, i64)),
 }
 
 #[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
@@ -386,7 +517,7 @@ fn fetch_many(
     ),
 > {
     crate::catalog::find_names(pattern, None)
-        .and_then(|names| fetch_names(names, cf, start, stop, resolution))
+        .and_then(|names| fetch_names("rrd.fetch_many", names, cf, start, stop, resolution))
         .or_raise()
 }
 
@@ -409,7 +540,7 @@ fn fetch_tagged(
     ),
 > {
     crate::catalog::tagged_names(tags)
-        .and_then(|names| fetch_names(names, cf, start, stop, resolution))
+        .and_then(|names| fetch_names("rrd.fetch_tagged", names, cf, start, stop, resolution))
         .or_raise()
 }
 
@@ -436,31 +567,48 @@ fn fetch_stitched(
         .or_raise()
 }
 
-#[allow(clippy::type_complexity)] // as above
 fn stitched_inner(
     name: Option<&str>,
     cf: Option<&str>,
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
-) -> Result<Vec<(TimestampWithTimeZone, Option<f64>, Interval)>> {
+) -> Result<impl Iterator<Item = (TimestampWithTimeZone, Option<f64>, Interval)>> {
     let name = required(name, "series name")?;
     let (cf, _) = fetch_args(cf, None)?;
     let (start, stop) = range_secs(start, stop)?;
-    Spi::connect_mut(|client| {
+    let parts = Spi::connect_mut(|client| {
         let series = storage::load(client, name, false)?;
         let last = time::floor_secs(series.state.last_up);
-        let mut out = Vec::new();
-        for seg in plan::stitch(&series.def, last, cf, start, stop)? {
-            let slots = read_slots(client, &series, seg.archive, seg.first, seg.last);
-            let step = Interval::from_micros(seg.step * time::US);
-            for g in seg.first..=seg.last {
-                let v = slots.value(g);
-                let t = timestamptz(g.saturating_mul(seg.step).saturating_mul(time::US))?;
-                out.push((t, Some(v).filter(|v| !v.is_nan()), step));
-            }
-        }
-        Ok(out)
-    })
+        plan::stitch(&series.def, last, cf, start, stop)?
+            .into_iter()
+            .map(|seg| {
+                let slots = read_slots(client, &series, seg.archive, seg.first, seg.last);
+                Ok((seg, slots))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let rows: i64 = parts.iter().map(|(seg, _)| seg.last - seg.first + 1).sum();
+    check_rows(rows, || {
+        format!(
+            "rrd.fetch_stitched of series \"{}\" {}",
+            shown(name),
+            range_text(start, stop)
+        )
+    })?;
+    if let Some((seg, _)) = parts.last() {
+        timestamptz(seg.last.saturating_mul(seg.step).saturating_mul(time::US))?;
+    }
+    let reads = Cell::new(0);
+    Ok(parts.into_iter().flat_map(move |(seg, slots)| {
+        let step = Interval::from_micros(seg.step * time::US);
+        let reads = reads.clone();
+        (seg.first..=seg.last).map(move |g| {
+            tick(&reads);
+            let v = slots.value(g);
+            let t = timestamptz(g * seg.step * time::US).or_raise();
+            (t, Some(v).filter(|v| !v.is_nan()), step)
+        })
+    }))
 }
 
 #[cfg(feature = "pg_test")]

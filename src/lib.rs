@@ -4,7 +4,7 @@
 //! `glob`.
 //! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
 //! `update`, `points`, `fetch`, `catalog`, `tune`, with table access in `storage` and the mapping of
-//! errors to SQLSTATEs in `errors`.
+//! errors to SQLSTATEs in `errors`, and the settings in `guc`.
 
 pub mod alter;
 pub mod batch;
@@ -21,6 +21,7 @@ pub mod time;
 mod catalog;
 mod errors;
 mod fetch;
+mod guc;
 mod points;
 mod rrd_type;
 mod series;
@@ -33,7 +34,7 @@ mod update;
 /// Called once when the library is loaded: defines the settings.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    points::init();
+    guc::init();
 }
 
 /// Required by `cargo pgrx test`.

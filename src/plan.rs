@@ -192,117 +192,232 @@ pub fn group_size(first: i64, last: i64, points: i64) -> i64 {
     let len = (last - first + 1).max(1);
     let mut k = ((len + points - 1) / points).max(1);
     // Aligned groups may need a longer run; from slot 1 on, `k = last` puts
-    // every slot in one group, so the search ends.
-    while group_of(last, k) - group_of(first, k) + 1 > points && k < last.max(2 * len) {
-        k += 1;
+    // every slot in one group, so the search ends. The group count only
+    // changes where `group_of` of either end does, so the search steps
+    // from one such `k` to the next: a few of them, however long the range.
+    let limit = last.max(2 * len);
+    while group_of(last, k) - group_of(first, k) + 1 > points && k < limit {
+        k = next_group_change(first - 1, k)
+            .min(next_group_change(last - 1, k))
+            .min(limit);
     }
     k
 }
 
-/// Consolidates `rows` (slot index and value, NaN when unknown, in order)
-/// into aligned groups of `k` rows (see `group_of`), with `cf` over the
-/// known values of each group: the mean, the smallest, the largest or the
-/// last. A group with no known value is unknown. Each group is labelled by
-/// its last slot, so its time is the end of the span it covers.
-pub fn downsample(rows: impl IntoIterator<Item = (i64, f64)>, k: i64, cf: Cf) -> Vec<(i64, f64)> {
-    let k = k.max(1);
-    let mut out: Vec<(i64, f64)> = Vec::new();
-    let mut group = i64::MIN;
-    let (mut sum, mut n, mut acc) = (0.0f64, 0u64, f64::NAN);
-    let flush = |group: i64, sum: f64, n: u64, acc: f64, out: &mut Vec<(i64, f64)>| {
-        if group == i64::MIN {
+/// The least `k2 > k` with `x.div_euclid(k2) != x.div_euclid(k)`
+/// (`i64::MAX` when there is none).
+fn next_group_change(x: i64, k: i64) -> i64 {
+    if x < 0 {
+        return k + 1;
+    }
+    match x / k {
+        0 => i64::MAX,
+        q => x / q + 1,
+    }
+}
+
+/// The running consolidation of one group of rows: the mean, the smallest,
+/// the largest or the last of the known values added, each added in time
+/// order.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    cf: Cf,
+    sum: f64,
+    n: u64,
+    acc: f64,
+}
+
+impl Group {
+    fn new(cf: Cf) -> Group {
+        Group {
+            cf,
+            sum: 0.0,
+            n: 0,
+            acc: f64::NAN,
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        if v.is_nan() {
             return;
         }
-        let v = match cf {
-            Cf::Average if n > 0 => sum / n as f64,
-            Cf::Average => f64::NAN,
-            _ => acc,
-        };
-        out.push(((group + 1) * k, v));
-    };
-    for (g, v) in rows {
-        let this = group_of(g, k);
-        if this != group {
-            flush(group, sum, n, acc, &mut out);
-            group = this;
-            (sum, n, acc) = (0.0, 0, f64::NAN);
-        }
-        if v.is_nan() {
-            continue;
-        }
-        sum += v;
-        n += 1;
-        acc = match cf {
-            Cf::Min if !acc.is_nan() => acc.min(v),
-            Cf::Max if !acc.is_nan() => acc.max(v),
-            Cf::Average => acc,
+        self.sum += v;
+        self.n += 1;
+        self.acc = match self.cf {
+            Cf::Min if !self.acc.is_nan() => self.acc.min(v),
+            Cf::Max if !self.acc.is_nan() => self.acc.max(v),
+            Cf::Average => self.acc,
             _ => v,
         };
     }
-    flush(group, sum, n, acc, &mut out);
-    out
+
+    /// NaN when no value was known.
+    fn value(&self) -> f64 {
+        match self.cf {
+            Cf::Average if self.n > 0 => self.sum / self.n as f64,
+            Cf::Average => f64::NAN,
+            _ => self.acc,
+        }
+    }
 }
 
-/// Rows of `step` seconds (slot `g` covers `((g-1)*step, g*step]`, in
-/// order, NaN when unknown) brought to rows of `res` seconds, for steps
-/// that do not divide `res` (a divisor's rows merge whole, see
-/// `downsample`). Output row `j` covers `((j-1)*res, j*res]` and takes the
-/// known rows that overlap it, with `cf`: the mean weighted by the seconds
-/// each shares with it, the smallest, the largest, or the last. A row
-/// longer than `res` thus gives its value to each output row it covers.
-/// Returns `(j, value)`, NaN where no known row overlaps.
-pub fn resample(
-    rows: impl IntoIterator<Item = (i64, f64)>,
+/// The slots a fetch reads: `first..=last` in time order, of which only
+/// those in `window` (the ring's) hold anything; `value(g)` reads slot `g`
+/// of the window (NaN when unknown). The consolidations below read each
+/// slot of the window at most once and never a slot outside it, so that
+/// their work follows the ring, not the length of the range.
+pub struct Slots<F> {
+    /// First and last slot of the range.
+    pub first: i64,
+    pub last: i64,
+    /// The slots that can hold a value.
+    pub window: (i64, i64),
+    /// Reads a slot of the window.
+    pub value: F,
+}
+
+impl<F: FnMut(i64) -> f64> Slots<F> {
+    /// Adds the slots `lo..=hi` of the range that lie in the window.
+    fn add_to(&mut self, lo: i64, hi: i64, group: &mut Group) {
+        for g in lo.max(self.first).max(self.window.0)..=hi.min(self.last).min(self.window.1) {
+            group.add((self.value)(g));
+        }
+    }
+}
+
+/// The slots consolidated in aligned groups of `k` (see `group_of`), with
+/// `cf` over the known values of each group: the mean, the smallest, the
+/// largest or the last. A group with no known value is unknown (NaN). Each
+/// group is labelled by its last slot, so its time is the end of the span
+/// it covers. Groups come one at a time, in time order.
+pub fn downsample<F: FnMut(i64) -> f64>(
+    slots: Slots<F>,
+    k: i64,
+    cf: Cf,
+) -> impl Iterator<Item = (i64, f64)> {
+    let k = k.max(1);
+    let (lo, hi) = if slots.first > slots.last {
+        (1, 0)
+    } else {
+        (group_of(slots.first, k), group_of(slots.last, k))
+    };
+    let mut slots = slots;
+    (lo..=hi).map(move |group| {
+        let mut acc = Group::new(cf);
+        slots.add_to(group * k + 1, group * k + k, &mut acc);
+        ((group + 1) * k, acc.value())
+    })
+}
+
+/// How many rows [`downsample`] gives for slots `first..=last`.
+pub fn downsample_len(first: i64, last: i64, k: i64) -> i64 {
+    if first > last {
+        0
+    } else {
+        group_of(last, k.max(1)) - group_of(first, k.max(1)) + 1
+    }
+}
+
+/// Rows of `step` seconds (slot `g` covers `((g-1)*step, g*step]`) brought
+/// to rows of `res` seconds, for steps that do not divide `res` (a
+/// divisor's rows merge whole, see `downsample`). Output row `j` covers
+/// `((j-1)*res, j*res]` and takes the known slots that overlap it, with
+/// `cf`: the mean weighted by the seconds each shares with it, the
+/// smallest, the largest, or the last. A slot longer than `res` thus gives
+/// its value to each output row it covers. Gives the rows `rows` (see
+/// [`resample_rows`]) as `(j, value)`, NaN where no known slot overlaps,
+/// one at a time in time order.
+pub fn resample<F: FnMut(i64) -> f64>(
+    slots: Slots<F>,
     step: i64,
     res: i64,
     cf: Cf,
-) -> Vec<(i64, f64)> {
+    rows: (i64, i64),
+) -> impl Iterator<Item = (i64, f64)> {
     let (step, res) = (step.max(1), res.max(1));
-    // Per output row: its number, weighted sum, weight, and MIN/MAX/LAST.
-    let mut acc: Vec<(i64, f64, f64, f64)> = Vec::new();
-    for (g, v) in rows {
-        let (a, b) = ((g - 1) * step, g * step);
-        // Output rows j with (j-1)*res < b and j*res > a.
-        let first = a.div_euclid(res) + 1;
-        let last = (b - 1).div_euclid(res) + 1;
-        for j in first..=last {
-            if acc.last().is_none_or(|e| e.0 < j) {
-                acc.push((j, 0.0, 0.0, f64::NAN));
-            }
+    let mut slots = slots;
+    (rows.0..=rows.1).map(move |j| {
+        let (from, to) = ((j - 1) * res, j * res);
+        // Slots g with (g-1)*step < to and g*step > from.
+        let lo = from.div_euclid(step) + 1;
+        let hi = (to - 1).div_euclid(step) + 1;
+        let (mut sum, mut w, mut m) = (0.0f64, 0.0f64, f64::NAN);
+        let lo = lo.max(slots.first).max(slots.window.0);
+        let hi = hi.min(slots.last).min(slots.window.1);
+        for g in lo..=hi {
+            let v = (slots.value)(g);
             if v.is_nan() {
                 continue;
             }
-            let Some(e) = acc.iter_mut().rev().find(|e| e.0 == j) else {
-                continue;
-            };
-            let overlap = (b.min(j * res) - a.max((j - 1) * res)) as f64;
-            e.1 += v * overlap;
-            e.2 += overlap;
-            e.3 = match cf {
-                Cf::Min if !e.3.is_nan() => e.3.min(v),
-                Cf::Max if !e.3.is_nan() => e.3.max(v),
+            let (a, b) = ((g - 1) * step, g * step);
+            let overlap = (b.min(to) - a.max(from)) as f64;
+            sum += v * overlap;
+            w += overlap;
+            m = match cf {
+                Cf::Min if !m.is_nan() => m.min(v),
+                Cf::Max if !m.is_nan() => m.max(v),
                 _ => v,
             };
         }
+        let v = match cf {
+            Cf::Average if w > 0.0 => sum / w,
+            Cf::Average => f64::NAN,
+            _ => m,
+        };
+        (j, v)
+    })
+}
+
+/// The output rows `j` of [`resample`] that slots `first..=last` of `step`
+/// seconds touch at resolution `res`, kept to those that end after
+/// `start` and begin at or before `stop` (whole seconds). Empty when
+/// `.0 > .1`.
+pub fn resample_rows(
+    first: i64,
+    last: i64,
+    step: i64,
+    res: i64,
+    start: i64,
+    stop: i64,
+) -> (i64, i64) {
+    let (step, res) = (step.max(1), res.max(1));
+    if first > last {
+        return (1, 0);
     }
-    acc.into_iter()
-        .map(|(j, sum, w, m)| {
-            let v = match cf {
-                Cf::Average if w > 0.0 => sum / w,
-                Cf::Average => f64::NAN,
-                _ => m,
-            };
-            (j, v)
-        })
-        .collect()
+    let lo = ((first - 1) * step).div_euclid(res) + 1;
+    let hi = (last * step - 1).div_euclid(res) + 1;
+    // j*res > start and (j-1)*res <= stop.
+    (
+        lo.max(start.div_euclid(res) + 1),
+        hi.min(stop.div_euclid(res) + 1),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The slots `rows` (contiguous, in order) seen through `window`.
+    fn slots(rows: &[(i64, f64)], window: (i64, i64)) -> Slots<impl FnMut(i64) -> f64 + '_> {
+        let first = rows.first().map_or(1, |r| r.0);
+        let last = rows.last().map_or(0, |r| r.0);
+        Slots {
+            first,
+            last,
+            window,
+            value: move |g: i64| {
+                assert!(
+                    g >= window.0 && g <= window.1 && g >= first && g <= last,
+                    "slot {g} read outside the window {window:?} of {first}..={last}"
+                );
+                rows[(g - first) as usize].1
+            },
+        }
+    }
+
     /// Resampling agrees with a brute-force reading second by second:
-    /// every output row from the input rows that share a second with it.
+    /// every output row from the input rows that share a second with it,
+    /// slots outside the window counting as unknown (and never read).
     #[test]
     fn resample_weighs_rows_by_shared_seconds() {
         let mut rng = crate::testrng::XorShift(0x9e37_79b9);
@@ -323,8 +438,25 @@ mod tests {
                     )
                 })
                 .collect();
+            let w0 = first - 5 + rnd(25) as i64;
+            let window = (w0, w0 + rnd(40) as i64);
+            let seen = |g: i64| {
+                let v = rows.iter().find(|r| r.0 == g).unwrap().1;
+                if g < window.0 || g > window.1 {
+                    f64::NAN
+                } else {
+                    v
+                }
+            };
+            let (lo_slot, hi_slot) = (rows[0].0, rows.last().unwrap().0);
+            // Every output row the slots touch, and a random part of them.
+            let all = resample_rows(lo_slot, hi_slot, step, res, i64::MIN / 4, i64::MAX / 4);
+            let start = (lo_slot - 3) * step + rnd(60) as i64;
+            let stop = start + rnd(3000) as i64;
+            let part = resample_rows(lo_slot, hi_slot, step, res, start, stop);
             for cf in [Cf::Average, Cf::Min, Cf::Max, Cf::Last] {
-                let got = resample(rows.iter().copied(), step, res, cf);
+                let got: Vec<(i64, f64)> =
+                    resample(slots(&rows, window), step, res, cf, all).collect();
                 // The seconds each row covers, and the output rows they fall in.
                 let lo = (rows[0].0 - 1) * step + 1;
                 let hi = rows.last().unwrap().0 * step;
@@ -335,13 +467,21 @@ mod tests {
                     want_rows,
                     "step {step} res {res}"
                 );
+                let kept: Vec<(i64, f64)> =
+                    resample(slots(&rows, window), step, res, cf, part).collect();
+                let want_kept: Vec<i64> = want_rows
+                    .iter()
+                    .copied()
+                    .filter(|&j| j * res > start && (j - 1) * res <= stop)
+                    .collect();
+                assert_eq!(kept.iter().map(|r| r.0).collect::<Vec<_>>(), want_kept);
                 for (j, v) in got {
                     let secs = ((j - 1) * res + 1).max(lo)..=(j * res).min(hi);
                     let known: Vec<(i64, f64)> = secs
                         .clone()
                         .map(|t| {
                             let g = (t - 1).div_euclid(step) + 1;
-                            (g, rows.iter().find(|r| r.0 == g).unwrap().1)
+                            (g, seen(g))
                         })
                         .filter(|r| !r.1.is_nan())
                         .collect();
@@ -371,14 +511,54 @@ mod tests {
         let rows: Vec<(i64, f64)> = (5..40)
             .map(|g| (g, if g % 7 == 0 { f64::NAN } else { g as f64 }))
             .collect();
+        let window = (8, 33);
         for cf in [Cf::Average, Cf::Min, Cf::Max, Cf::Last] {
-            let merged: Vec<(i64, f64)> = downsample(rows.iter().copied(), 3, cf)
-                .into_iter()
+            let merged: Vec<(i64, f64)> = downsample(slots(&rows, window), 3, cf)
                 .map(|(g, v)| (g / 3, v))
                 .collect();
-            let resampled = resample(rows.iter().copied(), 10, 30, cf);
+            let all = resample_rows(5, 39, 10, 30, 0, 1000);
+            let resampled: Vec<(i64, f64)> =
+                resample(slots(&rows, window), 10, 30, cf, all).collect();
             assert_eq!(format!("{merged:?}"), format!("{resampled:?}"), "{cf:?}");
         }
+    }
+
+    /// A group or row far wider than the window costs the window's slots,
+    /// not its own: a thousand years of 10 s slots in one group.
+    #[test]
+    fn consolidation_reads_only_the_window() {
+        let (first, last) = (31_536_000, 31_536_000 + 3_153_600_000);
+        let window = (last - 99, last);
+        let mut reads = 0;
+        let slots = Slots {
+            first,
+            last,
+            window,
+            value: |g: i64| {
+                reads += 1;
+                (g % 7) as f64
+            },
+        };
+        let k = group_size(first, last, 1);
+        let groups: Vec<(i64, f64)> = downsample(slots, k, Cf::Max).collect();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].1, 6.0);
+        assert_eq!(reads, 100);
+        let mut reads = 0;
+        let slots = Slots {
+            first,
+            last,
+            window,
+            value: |_: i64| {
+                reads += 1;
+                1.0
+            },
+        };
+        let rows = resample_rows(first, last, 10, 7 * 31_556_952, 0, i64::MAX / 4);
+        let out: Vec<(i64, f64)> = resample(slots, 10, 7 * 31_556_952, Cf::Average, rows).collect();
+        assert!(out.len() > 100 && out.len() < 200, "{}", out.len());
+        assert_eq!(reads, 100);
+        assert_eq!(out.iter().filter(|r| !r.1.is_nan()).count(), 1);
     }
 
     fn def(text: &str) -> Definition {
@@ -497,6 +677,19 @@ mod tests {
         }
     }
 
+    /// Over a thousand years of 10 s slots the search still ends at once,
+    /// with the least group length.
+    #[test]
+    fn group_sizes_of_long_ranges() {
+        let first = 31_536_000;
+        for (len, points) in [(3_153_600_000, 1), (3_153_600_000, 10), (157_680_000, 7)] {
+            let last = first + len - 1;
+            let k = group_size(first, last, points);
+            assert!(group_of(last, k) - group_of(first, k) < points);
+            assert!(group_of(last, k - 1) - group_of(first, k - 1) >= points);
+        }
+    }
+
     #[test]
     fn downsample_consolidates_known_values() {
         // Groups of 3: slots 1-3, 4-6, 7-9, 10-12.
@@ -507,22 +700,29 @@ mod tests {
             (6, 3.0),
             (7, 8.0),
             (8, 4.0),
+            (9, f64::NAN),
             (10, f64::NAN),
         ];
-        let avg = downsample(rows, 3, Cf::Average);
+        let all = (i64::MIN, i64::MAX);
+        let avg: Vec<(i64, f64)> = downsample(slots(&rows, all), 3, Cf::Average).collect();
         assert_eq!(avg.len(), 4);
+        assert_eq!(downsample_len(3, 10, 3), 4);
         assert_eq!((avg[0].0, avg[0].1), (3, 2.0));
         assert_eq!((avg[1].0, avg[1].1), (6, 2.0));
         assert_eq!((avg[2].0, avg[2].1), (9, 6.0));
         assert_eq!(avg[3].0, 12);
         assert!(avg[3].1.is_nan());
-        let max = downsample(rows, 3, Cf::Max);
-        assert_eq!((max[1].1, max[2].1), (3.0, 8.0));
-        let min = downsample(rows, 3, Cf::Min);
-        assert_eq!((min[1].1, min[2].1), (1.0, 4.0));
-        let last = downsample(rows, 3, Cf::Last);
-        assert_eq!((last[1].1, last[2].1), (3.0, 4.0));
-        assert_eq!(downsample(rows, 1, Cf::Average).len(), 7);
+        let one =
+            |cf: Cf, i: usize| -> f64 { downsample(slots(&rows, all), 3, cf).nth(i).unwrap().1 };
+        assert_eq!((one(Cf::Max, 1), one(Cf::Max, 2)), (3.0, 8.0));
+        assert_eq!((one(Cf::Min, 1), one(Cf::Min, 2)), (1.0, 4.0));
+        assert_eq!((one(Cf::Last, 1), one(Cf::Last, 2)), (3.0, 4.0));
+        assert_eq!(downsample(slots(&rows, all), 1, Cf::Average).count(), 8);
+        // Outside the window slots are unknown: 3 and 7 are cut off.
+        let cut: Vec<(i64, f64)> = downsample(slots(&rows, (4, 6)), 3, Cf::Average).collect();
+        assert_eq!(cut.len(), 4);
+        assert!(cut[0].1.is_nan() && cut[2].1.is_nan());
+        assert_eq!(cut[1].1, 2.0);
     }
 
     #[test]

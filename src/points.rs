@@ -13,30 +13,12 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 
 use pgrx::prelude::*;
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 use crate::batch::OnBad;
 use crate::error::{Result as RrdResult, RrdError};
 use crate::errors::OrRaise;
 use crate::series::unix_us;
 use crate::update::{self, Batch, Value};
-
-/// `pg_rrd.skip_bad_points`: leave out the points of an `rrd.points`
-/// statement that the series refuse, instead of failing the statement.
-static SKIP_BAD_POINTS: GucSetting<bool> = GucSetting::<bool>::new(false);
-
-/// Registers the settings; called once when the library is loaded.
-pub fn init() {
-    GucRegistry::define_bool_guc(
-        c"pg_rrd.skip_bad_points",
-        c"Skip refused points written to rrd.points instead of failing the statement.",
-        c"Points with a time not after their series' previous one, or a value the data \
-          source kind cannot read, are left out and counted in a NOTICE.",
-        &SKIP_BAD_POINTS,
-        GucContext::Userset,
-        GucFlags::default(),
-    );
-}
 
 /// The batch of one `rrd.points` statement that is still running.
 struct Level {
@@ -146,7 +128,7 @@ fn points_statement_end<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, RrdError> {
     let level = LEVELS.with(|l| l.borrow_mut().pop());
     if let Some(level) = level {
-        let on_bad = if SKIP_BAD_POINTS.get() {
+        let on_bad = if crate::guc::SKIP_BAD_POINTS.get() {
             OnBad::Skip
         } else {
             OnBad::Fail

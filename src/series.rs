@@ -7,8 +7,8 @@ use pgrx::JsonB;
 use serde_json::json;
 
 use crate::engine::State;
-use crate::error::{Result, RrdError};
-use crate::errors::{spi, OrRaise};
+use crate::error::{shown, Result, RrdError, MAX_NAME_BYTES};
+use crate::errors::OrRaise;
 use crate::rrd_type::Rrd;
 use crate::storage::{self, Series, DEFAULT_CHUNK_WIDTH, MAX_CHUNK_WIDTH};
 use crate::time;
@@ -27,7 +27,13 @@ pub fn unix_us(t: TimestampWithTimeZone, what: &str) -> Result<i64> {
             msg: format!("{what} must be finite"),
         });
     }
-    Ok(time::from_pg(t.into_inner()))
+    time::from_pg(t.into_inner()).ok_or_else(|| RrdError::TimeRange {
+        msg: format!(
+            "{what} is out of range: pg_rrd reads times up to {} and takes updates up to {}",
+            time::format(i64::MAX),
+            time::format(time::MAX_US)
+        ),
+    })
 }
 
 /// A timestamptz from Unix microseconds.
@@ -39,23 +45,50 @@ pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
 
 /// Loads a series without locking it, for the read-only functions.
 pub fn load_named(name: Option<&str>) -> Result<Series> {
+    load_named_with(name, |_, _| ()).map(|(s, ())| s)
+}
+
+/// Loads a series without locking it, and what `more` reads of it by id.
+fn load_named_with<T>(
+    name: Option<&str>,
+    more: impl FnOnce(&SpiClient<'_>, i64) -> T,
+) -> Result<(Series, T)> {
     let name = required(name, "series name")?;
-    Spi::connect_mut(|client| storage::load(client, name, false))
+    Spi::connect_mut(|client| {
+        let s = storage::load(client, name, false)?;
+        let extra = more(client, s.id);
+        Ok((s, extra))
+    })
+}
+
+/// `name` if a series may take it: not empty, and at most
+/// [`MAX_NAME_BYTES`] long, so that a huge name is refused before it
+/// reaches an index.
+fn new_name<'a>(name: &'a str, what: &str) -> Result<&'a str> {
+    if name.is_empty() {
+        return Err(RrdError::param(format!("{what} must not be empty")));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(RrdError::Limit {
+            msg: format!(
+                "{what} \"{}\" is {} bytes long, more than the limit of {MAX_NAME_BYTES}",
+                shown(name),
+                name.len()
+            ),
+            hint: None,
+        });
+    }
+    Ok(name)
 }
 
 /// An error if a series is named `name`.
 fn check_free(client: &SpiClient<'_>, name: &str) -> Result<()> {
-    let taken = spi(client.select(
-        "SELECT 1 FROM rrd.series WHERE name = $1",
-        Some(1),
-        &[name.into()],
-    ));
-    if taken.is_empty() {
-        Ok(())
-    } else {
+    if storage::name_taken(client, name) {
         Err(RrdError::SeriesExists {
             name: name.to_string(),
         })
+    } else {
+        Ok(())
     }
 }
 
@@ -83,11 +116,8 @@ fn create_inner(
     tags: Option<JsonB>,
 ) -> Result<i64> {
     crate::catalog::check_labels(meta.as_ref(), tags.as_ref())?;
-    let name = required(name, "series name")?;
+    let name = new_name(required(name, "series name")?, "series name")?;
     let def = required(def, "definition")?.def;
-    if name.is_empty() {
-        return Err(RrdError::param("series name must not be empty"));
-    }
     let width = match chunk_width {
         None => DEFAULT_CHUNK_WIDTH,
         Some(w) if (1..=MAX_CHUNK_WIDTH as i32).contains(&w) => w as u64,
@@ -110,28 +140,21 @@ fn create_inner(
             msg: format!("start {} is before 1970-01-01", time::format(start_us)),
         });
     }
+    if start_us > time::MAX_US {
+        return Err(RrdError::TimeRange {
+            msg: format!(
+                "start {} is out of range: pg_rrd takes times up to {}",
+                time::format(start_us),
+                time::format(time::MAX_US)
+            ),
+        });
+    }
     let state = State::new(&def, start_us);
     Spi::connect_mut(|client| {
         check_free(client, name)?;
         // Kept as asked: each ring takes the smaller of it and its size,
         // and an archive grown or added later gets full rows.
-        let id: i64 = spi(client
-            .update(
-                "INSERT INTO rrd.series (name, def, chunk_width, meta, tags) \
-                 VALUES ($1, $2::rrd.rrd, $3, coalesce($4, '{}'), coalesce($5, '{}')) RETURNING id",
-                Some(1),
-                &[
-                    name.into(),
-                    def.to_string().into(),
-                    (width as i32).into(),
-                    meta.into(),
-                    tags.into(),
-                ],
-            )
-            .and_then(|t| t.first().get_one::<i64>()))
-        .ok_or_else(|| RrdError::Corrupt {
-            msg: "no id returned".into(),
-        })?;
+        let id = storage::insert_series(client, name, &def, width, meta, tags)?;
         storage::insert_state(client, id, &state);
         storage::allocate_chunks(client, id, &def, width);
         Ok(id)
@@ -146,22 +169,7 @@ fn drop_series(name: Option<&str>) {
 
 fn drop_inner(name: Option<&str>) -> Result<()> {
     let name = required(name, "series name")?;
-    Spi::connect_mut(|client| {
-        let series = storage::load(client, name, true)?;
-        for table in ["rrd.chunk", "rrd.state"] {
-            spi(client.update(
-                &format!("DELETE FROM {table} WHERE series_id = $1"),
-                None,
-                &[series.id.into()],
-            ));
-        }
-        spi(client.update(
-            "DELETE FROM rrd.series WHERE id = $1",
-            None,
-            &[series.id.into()],
-        ));
-        Ok(())
-    })
+    Spi::connect_mut(|client| storage::delete_series(client, name))
 }
 
 /// Renames a series; its data, tags and metadata stay with it.
@@ -172,21 +180,14 @@ fn rename(old: Option<&str>, new: Option<&str>) {
 
 fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
     let old = required(old, "series name")?;
-    let new = required(new, "new name")?;
-    if new.is_empty() {
-        return Err(RrdError::param("new name must not be empty"));
-    }
+    let new = new_name(required(new, "new name")?, "new name")?;
     Spi::connect_mut(|client| {
         let series = storage::load(client, old, true)?;
         if old == new {
             return Ok(());
         }
         check_free(client, new)?;
-        spi(client.update(
-            "UPDATE rrd.series SET name = $2 WHERE id = $1",
-            None,
-            &[series.id.into(), new.into()],
-        ));
+        storage::rename_series(client, series.id, new);
         Ok(())
     })
 }
@@ -208,11 +209,12 @@ fn last(name: Option<&str>) -> TimestampWithTimeZone {
 
 /// End of the oldest row an archive holds (`rrdtool first`).
 #[pg_extern]
-fn first(name: Option<&str>, archive: default!(i32, 0)) -> TimestampWithTimeZone {
+fn first(name: Option<&str>, archive: default!(Option<i32>, 0)) -> TimestampWithTimeZone {
     first_inner(name, archive).or_raise()
 }
 
-fn first_inner(name: Option<&str>, archive: i32) -> Result<TimestampWithTimeZone> {
+fn first_inner(name: Option<&str>, archive: Option<i32>) -> Result<TimestampWithTimeZone> {
+    let archive = required(archive, "archive")?;
     let s = load_named(name)?;
     let a = usize::try_from(archive)
         .ok()
@@ -256,7 +258,7 @@ fn num(v: f64) -> serde_json::Value {
 /// What `rrdtool info` tells of a series, with its meta and tags, as jsonb.
 #[pg_extern]
 fn info(name: Option<&str>) -> JsonB {
-    let s = load_named(name).or_raise();
+    let (s, (meta, tags)) = load_named_with(name, storage::labels).or_raise();
     let last = time::floor_secs(s.state.last_up);
     let rra: Vec<_> = s
         .def
@@ -276,11 +278,6 @@ fn info(name: Option<&str>) -> JsonB {
         })
         .collect();
     let ds = &s.def.ds;
-    let (meta, tags) = Spi::get_two_with_args::<JsonB, JsonB>(
-        "SELECT meta, tags FROM rrd.series WHERE id = $1",
-        &[s.id.into()],
-    )
-    .unwrap_or((None, None));
     let label = |j: Option<JsonB>| j.map_or_else(|| json!({}), |j| j.0);
     JsonB(json!({
         "id": s.id,

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Not;
 use std::rc::Rc;
 
 use pgrx::datum::DatumWithOid;
@@ -14,7 +15,7 @@ use pgrx::spi::{OwnedPreparedStatement, Query, SpiClient, SpiTupleTable};
 use crate::batch::SeriesWork;
 use crate::def::Definition;
 use crate::engine::{CdpState, State};
-use crate::error::{Result, RrdError};
+use crate::error::{shown, Result, RrdError};
 use crate::errors::spi;
 use crate::ring::Holes;
 
@@ -96,45 +97,58 @@ pub(crate) fn run<'c>(
     args: &[DatumWithOid<'_>],
     mutating: bool,
 ) -> SpiTupleTable<'c> {
-    // The plan is taken out of the cache before it runs: a trigger on our
-    // tables may call back into pg_rrd.
-    let cached = PLANS.with(|plans| plans.borrow().get(sql).cloned());
-    let plan = match cached {
-        Some(plan) => plan,
-        None => {
-            let oids: Vec<PgOid> = types.iter().map(|&o| PgOid::from(o)).collect();
-            let prepared = if mutating {
-                client.prepare_mut(sql, &oids)
-            } else {
-                client.prepare(sql, &oids)
-            };
-            let plan = Rc::new(spi(prepared).keep());
-            PLANS.with(|plans| plans.borrow_mut().insert(sql, Rc::clone(&plan)));
-            plan
-        }
-    };
-    generic_plans(|| spi((&*plan).execute(client, None, args)))
+    pinned(|| {
+        // The plan is taken out of the cache before it runs: a trigger on
+        // our tables may call back into pg_rrd.
+        let cached = PLANS.with(|plans| plans.borrow().get(sql).cloned());
+        let plan = match cached {
+            Some(plan) => plan,
+            None => {
+                let oids: Vec<PgOid> = types.iter().map(|&o| PgOid::from(o)).collect();
+                let prepared = if mutating {
+                    client.prepare_mut(sql, &oids)
+                } else {
+                    client.prepare(sql, &oids)
+                };
+                let plan = Rc::new(spi(prepared).keep());
+                PLANS.with(|plans| plans.borrow_mut().insert(sql, Rc::clone(&plan)));
+                plan
+            }
+        };
+        spi((&*plan).execute(client, None, args))
+    })
 }
 
-/// Runs `f` with `plan_cache_mode = force_generic_plan`. The statements
-/// take arrays, whose length a generic plan cannot see: left to choose,
-/// the plan cache would keep planning a custom plan on every call, which
-/// cost a single update about 300 microseconds.
-fn generic_plans<T>(f: impl FnOnce() -> T) -> T {
+/// Runs `f` with the settings every statement of pg_rrd is planned and
+/// run under:
+/// - `search_path = pg_catalog, pg_temp`, so that no function or operator
+///   a user created in a schema on the caller's path is ever chosen by
+///   pg_rrd's own statements (which also name what they call from
+///   pg_catalog), whatever the caller's path and privileges;
+/// - `plan_cache_mode = force_generic_plan`: the statements take arrays,
+///   whose length a generic plan cannot see; left to choose, the plan
+///   cache would keep planning a custom plan on every call, which cost a
+///   single update about 300 microseconds.
+fn pinned<T>(f: impl FnOnce() -> T) -> T {
     // SAFETY: the GUC nest level is closed below; on error, transaction
     // abort unwinds it as it does for a function's SET clause.
     unsafe {
         let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"plan_cache_mode".as_ptr(),
-            c"force_generic_plan".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
+        for (name, value) in [
+            (c"search_path", c"pg_catalog, pg_temp"),
+            (c"plan_cache_mode", c"force_generic_plan"),
+        ] {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
         let out = f();
         pg_sys::AtEOXact_GUC(true, level);
         out
@@ -171,7 +185,7 @@ macro_rules! load_sql {
         concat!(
             "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
              st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
-             FROM unnest($1::text[]) AS n(name) \
+             FROM pg_catalog.unnest($1::text[]) AS n(name) \
              JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id",
             $tail
         )
@@ -208,52 +222,10 @@ pub fn load_many(
     let mut out = HashMap::with_capacity(names.len());
     for row in table {
         let name: String = spi(row.get(2)).unwrap_or_default();
-        let get_err = |what: &str| RrdError::Corrupt {
-            msg: format!("series \"{name}\": {what}"),
-        };
-        let id: i64 = spi(row.get(1)).ok_or_else(|| get_err("id"))?;
-        let bytes: &[u8] = spi(row.get(3)).ok_or_else(|| get_err("definition"))?;
-        let def = definition(id, bytes)?;
-        let width: i32 = spi(row.get(4)).ok_or_else(|| get_err("chunk width"))?;
-        let last_up: i64 = spi(row.get(5)).ok_or_else(|| get_err("last update"))?;
-        let last_ds: Option<String> = spi(row.get(6));
-        let pdp_val: f64 = spi(row.get(7)).ok_or_else(|| get_err("pdp"))?;
-        let pdp_unknown_sec: i64 = spi(row.get(8)).ok_or_else(|| get_err("pdp unknown"))?;
-        let cdp_val: Vec<f64> = spi(row.get(9)).ok_or_else(|| get_err("cdp"))?;
-        let cdp_unknown: Vec<i64> = spi(row.get(10)).ok_or_else(|| get_err("cdp unknown"))?;
-        let holes: Vec<i64> = spi(row.get(11)).ok_or_else(|| get_err("holes"))?;
-        let version: i64 = spi(row.get(12)).ok_or_else(|| get_err("version"))?;
-        let n = def.archives.len();
-        if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
-            return Err(get_err("state does not match the definition"));
-        }
-        let holes = holes_from(&holes, n).map_err(|e| get_err(&e.to_string()))?;
-        let cdp = cdp_val
-            .into_iter()
-            .zip(cdp_unknown)
-            .map(|(val, u)| CdpState {
-                val,
-                unknown_pdps: u.max(0) as u64,
-            })
-            .collect();
-        let state = State {
-            last_up,
-            last_ds,
-            pdp_val,
-            pdp_unknown_sec: pdp_unknown_sec.max(0) as u64,
-            cdp,
-        };
-        out.insert(
-            name,
-            Series {
-                id,
-                def,
-                width: width as u64,
-                state,
-                holes,
-                version,
-            },
-        );
+        let series = decode(&row).map_err(|what| RrdError::Corrupt {
+            msg: format!("series \"{}\": {what}", shown(&name)),
+        })?;
+        out.insert(name, series);
     }
     if let Some(missing) = names.iter().find(|n| !out.contains_key(**n)) {
         return Err(RrdError::UnknownSeries {
@@ -263,12 +235,209 @@ pub fn load_many(
     Ok(out)
 }
 
+/// A column of a loaded row that must not be NULL, or what is wrong.
+fn column<T: pgrx::FromDatum + pgrx::IntoDatum>(
+    row: &pgrx::spi::SpiHeapTupleData<'_>,
+    i: usize,
+    what: &str,
+) -> std::result::Result<T, String> {
+    match row.get::<T>(i) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(format!("{what} is NULL")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+/// An array column of a loaded row, with no NULL element, or what is wrong.
+fn array_column<T>(
+    row: &pgrx::spi::SpiHeapTupleData<'_>,
+    i: usize,
+    what: &str,
+) -> std::result::Result<Vec<T>, String>
+where
+    Vec<Option<T>>: pgrx::FromDatum + pgrx::IntoDatum,
+{
+    let items: Vec<Option<T>> = column(row, i, what)?;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(k, v)| v.ok_or_else(|| format!("{what}[{}] is NULL", k + 1)))
+        .collect()
+}
+
+/// The series of a row of `LOAD`, or what is wrong with the stored row.
+fn decode(row: &pgrx::spi::SpiHeapTupleData<'_>) -> std::result::Result<Series, String> {
+    let id: i64 = column(row, 1, "id")?;
+    let bytes: &[u8] = column(row, 3, "definition")?;
+    let def = definition(id, bytes).map_err(|e| e.to_string())?;
+    let width: i32 = column(row, 4, "chunk width")?;
+    let last_up: i64 = column(row, 5, "last update")?;
+    let last_ds: Option<String> = row.get(6).map_err(|e| format!("last input: {e}"))?;
+    let pdp_val: f64 = column(row, 7, "pdp_val")?;
+    let pdp_unknown_sec: i64 = column(row, 8, "pdp_unknown_sec")?;
+    let cdp_val: Vec<f64> = array_column(row, 9, "cdp_val")?;
+    let cdp_unknown: Vec<i64> = array_column(row, 10, "cdp_unknown")?;
+    let holes: Vec<i64> = array_column(row, 11, "holes")?;
+    let version: i64 = column(row, 12, "version")?;
+    let n = def.archives.len();
+    if cdp_val.len() != n || cdp_unknown.len() != n || width < 1 {
+        return Err("state does not match the definition".into());
+    }
+    let holes = holes_from(&holes, n).map_err(|e| e.to_string())?;
+    let cdp = cdp_val
+        .into_iter()
+        .zip(cdp_unknown)
+        .map(|(val, u)| CdpState {
+            val,
+            unknown_pdps: u.max(0) as u64,
+        })
+        .collect();
+    let state = State {
+        last_up,
+        last_ds,
+        pdp_val,
+        pdp_unknown_sec: pdp_unknown_sec.max(0) as u64,
+        cdp,
+    };
+    Ok(Series {
+        id,
+        def,
+        width: width as u64,
+        state,
+        holes,
+        version,
+    })
+}
+
 /// Loads one series by name; see [`load_many`].
 pub fn load(client: &SpiClient<'_>, name: &str, lock: bool) -> Result<Series> {
     let mut all = load_many(client, &[name], lock)?;
     all.remove(name).ok_or_else(|| RrdError::UnknownSeries {
         name: name.to_string(),
     })
+}
+
+/// Whether a series is named `name`.
+pub fn name_taken(client: &SpiClient<'_>, name: &str) -> bool {
+    !run(
+        client,
+        "SELECT 1 FROM rrd.series WHERE name = $1",
+        &[pg_sys::TEXTOID],
+        &[name.into()],
+        true,
+    )
+    .is_empty()
+}
+
+/// Inserts the series row of a new series and returns its id.
+pub fn insert_series(
+    client: &SpiClient<'_>,
+    name: &str,
+    def: &Definition,
+    width: u64,
+    meta: Option<pgrx::JsonB>,
+    tags: Option<pgrx::JsonB>,
+) -> Result<i64> {
+    use pg_sys::*;
+    let table = run(
+        client,
+        "INSERT INTO rrd.series (name, def, chunk_width, meta, tags) \
+         VALUES ($1, $2::rrd.rrd, $3, coalesce($4, '{}'), coalesce($5, '{}')) RETURNING id",
+        &[TEXTOID, TEXTOID, INT4OID, JSONBOID, JSONBOID],
+        &[
+            name.into(),
+            def.to_string().into(),
+            (width as i32).into(),
+            meta.into(),
+            tags.into(),
+        ],
+        true,
+    );
+    table
+        .into_iter()
+        .next()
+        .and_then(|row| spi(row.get::<i64>(1)))
+        .ok_or_else(|| RrdError::Corrupt {
+            msg: "no id returned".into(),
+        })
+}
+
+/// Removes series `name` and every row it has, whatever its rows hold.
+/// Its state row is locked before its series row, as every writer of the
+/// series locks them.
+pub fn delete_series(client: &SpiClient<'_>, name: &str) -> Result<()> {
+    let locked = |sql: &'static str| {
+        run(client, sql, &[pg_sys::TEXTOID], &[name.into()], true)
+            .next()
+            .and_then(|row| spi(row.get::<i64>(1)))
+    };
+    let id = locked(
+        "SELECT s.id FROM rrd.series s JOIN rrd.state st ON st.series_id = s.id \
+         WHERE s.name = $1 FOR NO KEY UPDATE OF st FOR KEY SHARE OF s",
+    )
+    // A series whose state row is missing can still be dropped.
+    .or_else(|| locked("SELECT id FROM rrd.series WHERE name = $1 FOR UPDATE"))
+    .ok_or_else(|| RrdError::UnknownSeries {
+        name: name.to_string(),
+    })?;
+    // The trigger on rrd.series removes the state and chunk rows.
+    run(
+        client,
+        "DELETE FROM rrd.series WHERE id = $1",
+        &[pg_sys::INT8OID],
+        &[id.into()],
+        true,
+    );
+    Ok(())
+}
+
+/// Gives series `id` the name `name`.
+pub fn rename_series(client: &SpiClient<'_>, id: i64, name: &str) {
+    run(
+        client,
+        "UPDATE rrd.series SET name = $2 WHERE id = $1",
+        &[pg_sys::INT8OID, pg_sys::TEXTOID],
+        &[id.into(), name.into()],
+        true,
+    );
+}
+
+/// The metadata and tags of series `id`.
+pub fn labels(client: &SpiClient<'_>, id: i64) -> (Option<pgrx::JsonB>, Option<pgrx::JsonB>) {
+    run(
+        client,
+        "SELECT meta, tags FROM rrd.series WHERE id = $1",
+        &[pg_sys::INT8OID],
+        &[id.into()],
+        false,
+    )
+    .next()
+    .map_or((None, None), |row| (spi(row.get(1)), spi(row.get(2))))
+}
+
+/// A JSON column of `rrd.series` that [`set_label`] writes.
+#[derive(Debug, Clone, Copy)]
+pub enum Label {
+    Meta,
+    Tags,
+}
+
+/// Sets the metadata or the tags of series `name`; false if there is no
+/// such series.
+pub fn set_label(client: &SpiClient<'_>, name: &str, label: Label, value: pgrx::JsonB) -> bool {
+    let sql = match label {
+        Label::Meta => "UPDATE rrd.series SET meta = $2 WHERE name = $1 RETURNING id",
+        Label::Tags => "UPDATE rrd.series SET tags = $2 WHERE name = $1 RETURNING id",
+    };
+    run(
+        client,
+        sql,
+        &[pg_sys::TEXTOID, pg_sys::JSONBOID],
+        &[name.into(), value.into()],
+        true,
+    )
+    .is_empty()
+    .not()
 }
 
 /// Writes every chunk row of a new series, all slots unknown. The rows of
@@ -281,9 +450,9 @@ pub fn allocate_chunks(client: &SpiClient<'_>, id: i64, def: &Definition, width:
     run(
         client,
         "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
-         SELECT $1, a.i - 1, c, array_fill('NaN'::float8, ARRAY[least($2, a.n - c * $2)::int]) \
-         FROM unnest($3::int8[]) WITH ORDINALITY AS a(n, i), \
-              generate_series(0, (a.n - 1) / $2) AS c \
+         SELECT $1, a.i - 1, c, pg_catalog.array_fill('NaN'::float8, ARRAY[least($2, a.n - c * $2)::int]) \
+         FROM pg_catalog.unnest($3::int8[]) WITH ORDINALITY AS a(n, i), \
+              pg_catalog.generate_series(0, (a.n - 1) / $2) AS c \
          ORDER BY a.i, c",
         &[pg_sys::INT8OID, pg_sys::INT8OID, pg_sys::INT8ARRAYOID],
         &[id.into(), (width as i64).into(), rows.into()],
@@ -349,20 +518,31 @@ const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds 
      pdp_val = u.pdp_val, pdp_unknown_sec = u.pdp_unknown_sec, \
      cdp_val = $6[u.o + 1 : u.o + u.n], cdp_unknown = $7[u.o + 1 : u.o + u.n], \
      holes = coalesce($10[u.ho + 1 : u.ho + u.hn], '{}') \
-     FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[], $5::int8[], $8::int4[], $9::int4[], \
-                 $11::int4[], $12::int4[], $13::int8[]) \
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), \
+                     pg_catalog.unnest($2::int8[]), \
+                     pg_catalog.unnest($3::text[]), \
+                     pg_catalog.unnest($4::float8[]), \
+                     pg_catalog.unnest($5::int8[]), \
+                     pg_catalog.unnest($8::int4[]), \
+                     pg_catalog.unnest($9::int4[]), \
+                     pg_catalog.unnest($11::int4[]), \
+                     pg_catalog.unnest($12::int4[]), \
+                     pg_catalog.unnest($13::int8[])) \
        AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn, version) \
      WHERE st.series_id = u.id AND st.xmin::text::int8 = u.version \
      RETURNING st.series_id";
 
 /// Rewrites the state rows of `works` in one statement, each only if it
-/// still holds the last update time it was loaded with, and returns the ids
-/// of the rows rewritten. A rewritten row stays locked to this transaction,
+/// is still the version it was loaded as (see [`Series::version`]), and
+/// returns the ids of the rows rewritten. A rewritten row stays locked to this transaction,
 /// so the chunk rows of its series can be read and written safely after.
 pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64> {
     if works.is_empty() {
         return HashSet::new();
     }
+    // In id order, the order every locking statement takes.
+    let mut works = works.to_vec();
+    works.sort_by_key(|w| w.id);
     let loaded: Vec<i64> = works.iter().map(|w| w.version).collect();
     let mut ids = Vec::with_capacity(works.len());
     let mut last_up = Vec::with_capacity(works.len());
@@ -376,7 +556,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
     let mut holes = Vec::new();
     let mut hole_offs = Vec::with_capacity(works.len());
     let mut hole_lens = Vec::with_capacity(works.len());
-    for w in works {
+    for w in &works {
         hole_offs.push(holes.len() as i32);
         holes_flat(&w.holes, &mut holes);
         hole_lens.push(holes.len() as i32 - hole_offs.last().copied().unwrap_or(0));
@@ -555,7 +735,11 @@ fn set_slots(dp: Array<f64>, offsets: Array<i32>, values: Array<f64>) -> Vec<f64
 
 const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c \
      SET dp = rrd.set_slots(c.dp, $4[u.o + 1 : u.o + u.n], $5[u.o + 1 : u.o + u.n]) \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $6::int4[], $7::int4[]) AS u(s, a, k, o, n) \
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), \
+                     pg_catalog.unnest($2::int2[]), \
+                     pg_catalog.unnest($3::int4[]), \
+                     pg_catalog.unnest($6::int4[]), \
+                     pg_catalog.unnest($7::int4[])) AS u(s, a, k, o, n) \
      WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k \
      RETURNING c.series_id, c.archive, c.chunk";
 
@@ -563,14 +747,23 @@ const UPDATE_CHUNKS: &str = "UPDATE rrd.chunk c \
 /// assignment writes them, a copy of the row and one memcpy.
 const UPDATE_CHUNK_RUNS: &str = "UPDATE rrd.chunk c \
      SET dp[u.lo + 1 : u.lo + u.n] = $5[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $4::int4[], $6::int4[], $7::int4[]) \
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), \
+                     pg_catalog.unnest($2::int2[]), \
+                     pg_catalog.unnest($3::int4[]), \
+                     pg_catalog.unnest($4::int4[]), \
+                     pg_catalog.unnest($6::int4[]), \
+                     pg_catalog.unnest($7::int4[])) \
        AS u(s, a, k, lo, o, n) \
      WHERE c.series_id = u.s AND c.archive = u.a AND c.chunk = u.k \
      RETURNING c.series_id, c.archive, c.chunk";
 
 const INSERT_CHUNKS: &str = "INSERT INTO rrd.chunk (series_id, archive, chunk, dp) \
      SELECT u.s, u.a, u.k, $4[u.o + 1 : u.o + u.n] \
-     FROM unnest($1::int8[], $2::int2[], $3::int4[], $5::int4[], $6::int4[]) AS u(s, a, k, o, n)";
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), \
+                     pg_catalog.unnest($2::int2[]), \
+                     pg_catalog.unnest($3::int4[]), \
+                     pg_catalog.unnest($5::int4[]), \
+                     pg_catalog.unnest($6::int4[])) AS u(s, a, k, o, n)";
 
 /// Writes the chunk rows a batch changed: one statement sets the changed
 /// slots of every row, each row rewritten once however many of its slots
@@ -716,11 +909,30 @@ fn insert_missing(client: &SpiClient<'_>, works: &[&SeriesWork], updated: &HashS
     insert_chunks(client, &rows);
 }
 
-/// Inserts chunk rows, in the order given, with one statement.
+/// Most slots one statement of [`insert_chunks`] carries: an archive of
+/// the largest size a series may have is written in parts, each far below
+/// the 1 GB a PostgreSQL value may take.
+const INSERT_SLOTS: usize = 1 << 20;
+
+/// Inserts chunk rows, in the order given, with one statement per
+/// [`INSERT_SLOTS`] slots.
 fn insert_chunks(client: &SpiClient<'_>, rows: &[(ChunkKey, &[f64])]) {
-    if rows.is_empty() {
-        return;
+    let mut start = 0;
+    while start < rows.len() {
+        let mut end = start;
+        let mut slots = 0;
+        while end < rows.len() && (end == start || slots + rows[end].1.len() <= INSERT_SLOTS) {
+            slots += rows[end].1.len();
+            end += 1;
+        }
+        insert_chunk_part(client, &rows[start..end]);
+        pgrx::check_for_interrupts!();
+        start = end;
     }
+}
+
+/// Inserts chunk rows with one statement.
+fn insert_chunk_part(client: &SpiClient<'_>, rows: &[(ChunkKey, &[f64])]) {
     let (mut s, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
     let (mut dp, mut o, mut n) = (Vec::new(), Vec::new(), Vec::new());
     for &((series, arch, chunk), row) in rows {

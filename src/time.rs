@@ -7,9 +7,15 @@ pub const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 /// Microseconds per second.
 pub const US: i64 = 1_000_000;
 
-/// Unix microseconds from PostgreSQL's timestamptz microseconds.
-pub fn from_pg(pg_us: i64) -> i64 {
-    pg_us.saturating_add(PG_EPOCH_OFFSET_US)
+/// The latest time a series takes as an update or a start:
+/// 9999-12-31 23:59:59.999999 UTC. Every row a series can hold then ends
+/// before PostgreSQL's last timestamptz, so its label never overflows.
+pub const MAX_US: i64 = 253_402_300_799_999_999;
+
+/// Unix microseconds from PostgreSQL's timestamptz microseconds; `None`
+/// past the last Unix microsecond an `i64` holds (in the year 294247).
+pub fn from_pg(pg_us: i64) -> Option<i64> {
+    pg_us.checked_add(PG_EPOCH_OFFSET_US)
 }
 
 /// PostgreSQL's timestamptz microseconds from Unix microseconds.
@@ -76,8 +82,11 @@ mod tests {
 
     #[test]
     fn epochs() {
-        assert_eq!(from_pg(0), PG_EPOCH_OFFSET_US);
-        assert_eq!(to_pg(from_pg(123)), 123);
+        assert_eq!(from_pg(0), Some(PG_EPOCH_OFFSET_US));
+        assert_eq!(from_pg(123).map(to_pg), Some(123));
+        assert_eq!(from_pg(i64::MAX), None);
+        assert_eq!(format(MAX_US), "9999-12-31 23:59:59.999999+00");
+        assert_eq!(format(MAX_US + 1), "10000-01-01 00:00:00+00");
         assert_eq!(floor_secs(-1), -1);
     }
 }

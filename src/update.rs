@@ -76,18 +76,24 @@ impl Batch {
 /// points skipped (always 0 with `OnBad::Fail`, where the first refused
 /// point fails the whole batch).
 ///
-/// Series are read without a lock. Each state row is rewritten only if it
-/// still holds the time it was read with, which also locks it; a series
-/// that another transaction changed in between is read again under lock
-/// and its points are run again. The chunk rows are read and written only
-/// once every state row is held.
+/// A batch of one series reads it without a lock. Its state row is
+/// rewritten only if it is still the version that was read, which also
+/// locks it; if another transaction changed it in between, it is read
+/// again under lock and the points are run again.
+///
+/// A batch of many series locks all their state rows first, in id order.
+/// Locking some rows by rewriting them and the rest afterwards would let
+/// two batches deadlock: each would hold rows the other then waits for.
+/// Locks taken in one order by every batch never form a cycle.
+///
+/// The chunk rows are read and written only once every state row is held.
 pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     if batch.names.is_empty() {
         return Ok(0);
     }
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
-        let mut loaded = storage::load_many(client, &names, false)?;
+        let mut loaded = storage::load_many(client, &names, names.len() > 1)?;
         let mut works = names
             .iter()
             .map(|n| series_work(&mut loaded, n))
@@ -147,6 +153,7 @@ fn run_points(
     let mut runs = Vec::new();
     let mut text = String::new();
     for (i, p) in batch.points.iter().enumerate() {
+        interruptible(i);
         if only.is_some_and(|o| !o.contains(&p.series)) {
             continue;
         }
@@ -164,6 +171,14 @@ fn run_points(
         }
     }
     Ok(())
+}
+
+/// Lets a cancel or a statement timeout in every 4096 points of a loop
+/// over a batch: a batch of millions of points stays interruptible.
+fn interruptible(i: usize) {
+    if (i + 1).is_multiple_of(4096) {
+        pgrx::check_for_interrupts!();
+    }
 }
 
 /// A single update: its error is the point's own, without a position.
@@ -250,6 +265,7 @@ fn update_series_array_inner(
     let s = batch.series(name);
     batch.points.reserve(t.len());
     for (i, (ti, vi)) in t.iter().zip(v.iter()).enumerate() {
+        interruptible(i);
         batch.push(s, element_time(ti, i)?, Value::from_float(vi));
     }
     apply(&batch, on_bad)
@@ -283,6 +299,7 @@ fn update_many_inner(
     let mut batch = Batch::default();
     batch.points.reserve(t.len());
     for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
+        interruptible(i);
         let name = required(ni, &format!("names[{}]", i + 1))?;
         let s = batch.series(name);
         batch.push(s, element_time(ti, i)?, Value::from_float(vi));

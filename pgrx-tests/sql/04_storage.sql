@@ -7,11 +7,12 @@ SELECT attname, attstorage FROM pg_attribute
 WHERE attrelid = 'rrd.chunk'::regclass AND attname = 'dp';
 SELECT rrd.create('store.a', '--step 1 DS:x:GAUGE:5:U:U RRA:AVERAGE:0.5:1:2000 RRA:MAX:0.5:10:50',
                   to_timestamp(1000000000)) > 0 AS created;
--- Count every chunk row written (inserted or updated).
+-- Count every chunk row written (inserted or updated). A trigger on rrd.*
+-- runs under pg_rrd's own search_path (pg_catalog, pg_temp): it names its tables.
 CREATE TABLE chunk_writes (n bigint);
 INSERT INTO chunk_writes VALUES (0);
 CREATE FUNCTION count_chunk_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN UPDATE chunk_writes SET n = n + 1; RETURN NULL; END $$;
+BEGIN UPDATE public.chunk_writes SET n = n + 1; RETURN NULL; END $$;
 CREATE TRIGGER count_writes AFTER INSERT OR UPDATE ON rrd.chunk
   FOR EACH ROW EXECUTE FUNCTION count_chunk_write();
 -- 600 regular points, one a second.
@@ -69,8 +70,8 @@ SELECT count(v) AS known_slots FROM rrd.fetch('store.d', 'AVERAGE', to_timestamp
 -- chunk row write of one call fail, and every table is as it was.
 CREATE FUNCTION fail_second_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE chunk_writes SET n = n + 1;
-  IF (SELECT n FROM chunk_writes) >= 2 THEN RAISE EXCEPTION 'injected failure'; END IF;
+  UPDATE public.chunk_writes SET n = n + 1;
+  IF (SELECT n FROM public.chunk_writes) >= 2 THEN RAISE EXCEPTION 'injected failure'; END IF;
   RETURN NEW;
 END $$;
 CREATE TRIGGER fail_writes BEFORE INSERT OR UPDATE ON rrd.chunk
