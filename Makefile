@@ -16,7 +16,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential clean bench
+        test-cluster regress doctest differential holes clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -46,7 +46,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential
+test: deps fmt-check clippy unit pgtest regress doctest differential holes
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -81,6 +81,11 @@ differential: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed
 	@$(TEST_ENV) $(PY) pgrx-tests/alter_differential.py
+
+# Two real sessions, a cancelled batch, pg_dump and pg_restore -j 4, a hot
+# standby made from the test cluster, rings at the 100M-slot limit.
+holes: test-cluster
+	@$(TEST_ENV) $(PY) pgrx-tests/holes.py --cluster $(TEST_DIR)
 
 clean: stop
 	cargo clean
