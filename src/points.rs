@@ -18,13 +18,15 @@ use crate::batch::OnBad;
 use crate::error::{Result as RrdResult, RrdError};
 use crate::errors::OrRaise;
 use crate::series::unix_us;
-use crate::update::{self, Batch, Value};
+use crate::update::{Feed, Value};
 
 /// The batch of one `rrd.points` statement that is still running.
 struct Level {
     /// Subtransaction the statement started in.
     subxact: pg_sys::SubTransactionId,
-    batch: Batch,
+    /// What to do with a refused point, as set when the statement began.
+    on_bad: OnBad,
+    feed: Feed,
 }
 
 thread_local! {
@@ -69,10 +71,16 @@ fn points_statement_start<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, RrdError> {
     ensure_callbacks();
     let subxact = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    let on_bad = if crate::guc::SKIP_BAD_POINTS.get() {
+        OnBad::Skip
+    } else {
+        OnBad::Fail
+    };
     LEVELS.with(|l| {
         l.borrow_mut().push(Level {
             subxact,
-            batch: Batch::default(),
+            on_bad,
+            feed: Feed::default(),
         })
     });
     Ok(None)
@@ -95,14 +103,16 @@ fn add_row(row: &PgHeapTuple<'_, AllocatedByPostgres>) -> RrdResult<()> {
     let name: Option<String> = row.get_by_name("name").map_err(bad)?;
     let t: Option<TimestampWithTimeZone> = row.get_by_name("t").map_err(bad)?;
     let v: Option<f64> = row.get_by_name("v").map_err(bad)?;
-    LEVELS.with(|l| {
+    // A full part is taken out of its level to be applied, so that a
+    // trigger on pg_rrd's tables may write to rrd.points meanwhile.
+    let full = LEVELS.with(|l| {
         let mut levels = l.borrow_mut();
         let Some(level) = levels.last_mut() else {
             return Err(RrdError::param(
                 "rrd.points takes rows only from INSERT and COPY statements",
             ));
         };
-        let pos = level.batch.points.len() + 1;
+        let pos = level.feed.len() + 1;
         let name = name.ok_or_else(|| RrdError::Null {
             what: format!("name of row {pos}"),
         })?;
@@ -115,10 +125,20 @@ fn add_row(row: &PgHeapTuple<'_, AllocatedByPostgres>) -> RrdResult<()> {
             Some(x) if !x.is_nan() => Value::Float(x),
             _ => Value::Unknown,
         };
-        let s = level.batch.series(&name);
-        level.batch.push(s, t, value);
-        Ok(())
-    })
+        Ok(level
+            .feed
+            .push(&name, t, value)
+            .then(|| (std::mem::take(&mut level.feed), level.on_bad)))
+    })?;
+    if let Some((mut feed, on_bad)) = full {
+        feed.flush(on_bad)?;
+        LEVELS.with(|l| {
+            if let Some(level) = l.borrow_mut().last_mut() {
+                level.feed = feed;
+            }
+        });
+    }
+    Ok(())
 }
 
 /// AFTER INSERT FOR EACH STATEMENT: applies the statement's batch.
@@ -128,17 +148,10 @@ fn points_statement_end<'a>(
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, RrdError> {
     let level = LEVELS.with(|l| l.borrow_mut().pop());
     if let Some(level) = level {
-        let on_bad = if crate::guc::SKIP_BAD_POINTS.get() {
-            OnBad::Skip
-        } else {
-            OnBad::Fail
-        };
-        let skipped = update::apply(&level.batch, on_bad).or_raise();
+        let total = level.feed.len();
+        let skipped = level.feed.finish(level.on_bad).or_raise();
         if skipped > 0 {
-            notice!(
-                "pg_rrd: skipped {skipped} of {} points (pg_rrd.skip_bad_points is on)",
-                level.batch.points.len()
-            );
+            notice!("pg_rrd: skipped {skipped} of {total} points (pg_rrd.skip_bad_points is on)");
         }
     }
     Ok(None)

@@ -71,6 +71,62 @@ impl Batch {
     }
 }
 
+/// Most points applied at once. A longer batch (an array of millions of
+/// points, a `COPY` of any length) is applied in parts of this many, so
+/// that its memory stays bounded whatever its length. Every part writes in
+/// the statement's transaction, and a failing part fails the statement, so
+/// the outcome is that of one batch; a chunk row is then written once per
+/// part instead of once per statement.
+pub const PART_POINTS: usize = 1 << 20;
+
+/// The points of one statement, applied in parts of [`PART_POINTS`].
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// The part being gathered.
+    batch: Batch,
+    /// Points of the parts already applied.
+    before: u64,
+    /// Points skipped so far.
+    skipped: i64,
+}
+
+impl Feed {
+    /// Adds a point; true when the part is full and should be applied.
+    pub fn push(&mut self, name: &str, t_us: i64, value: Value) -> bool {
+        let s = self.batch.series(name);
+        self.batch.push(s, t_us, value);
+        self.batch.points.len() >= PART_POINTS
+    }
+
+    /// Points given so far.
+    pub fn len(&self) -> u64 {
+        self.before + self.batch.points.len() as u64
+    }
+
+    /// Applies the points gathered (see [`apply`]); a refused point's
+    /// position counts every point of the statement.
+    pub fn flush(&mut self, on_bad: OnBad) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        let before = self.before;
+        let skipped = apply(&batch, on_bad).map_err(|e| match e {
+            RrdError::InBatch { pos, source } => RrdError::InBatch {
+                pos: pos + before,
+                source,
+            },
+            other => other,
+        })?;
+        self.before += batch.points.len() as u64;
+        self.skipped += skipped;
+        Ok(())
+    }
+
+    /// Applies what is left; the number of points skipped in all.
+    pub fn finish(mut self, on_bad: OnBad) -> Result<i64> {
+        self.flush(on_bad)?;
+        Ok(self.skipped)
+    }
+}
+
 /// Applies a batch: runs every point through the engine in order, then
 /// writes each changed state row and chunk row once. Returns the number of
 /// points skipped (always 0 with `OnBad::Fail`, where the first refused
@@ -261,14 +317,14 @@ fn update_series_array_inner(
     let v = required(v, "v")?;
     let on_bad = on_bad(skip_bad)?;
     check_lengths("t and v", &[t.len(), v.len()])?;
-    let mut batch = Batch::default();
-    let s = batch.series(name);
-    batch.points.reserve(t.len());
+    let mut feed = Feed::default();
     for (i, (ti, vi)) in t.iter().zip(v.iter()).enumerate() {
         interruptible(i);
-        batch.push(s, element_time(ti, i)?, Value::from_float(vi));
+        if feed.push(name, element_time(ti, i)?, Value::from_float(vi)) {
+            feed.flush(on_bad)?;
+        }
     }
-    apply(&batch, on_bad)
+    feed.finish(on_bad)
 }
 
 /// Records point `i` of each array, `(name[i], t[i], v[i])`, in order: one
@@ -296,13 +352,13 @@ fn update_many_inner(
     let v = required(v, "v")?;
     let on_bad = on_bad(skip_bad)?;
     check_lengths("names, t and v", &[names.len(), t.len(), v.len()])?;
-    let mut batch = Batch::default();
-    batch.points.reserve(t.len());
+    let mut feed = Feed::default();
     for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
         interruptible(i);
         let name = required(ni, &format!("names[{}]", i + 1))?;
-        let s = batch.series(name);
-        batch.push(s, element_time(ti, i)?, Value::from_float(vi));
+        if feed.push(name, element_time(ti, i)?, Value::from_float(vi)) {
+            feed.flush(on_bad)?;
+        }
     }
-    apply(&batch, on_bad)
+    feed.finish(on_bad)
 }
