@@ -147,15 +147,7 @@ pub fn update(
     }
     // Past the year 9999 the rows a time falls in could end beyond the last
     // timestamptz; a time is refused rather than ever clamped.
-    if t_us > crate::time::MAX_US {
-        return Err(RrdError::TimeRange {
-            msg: format!(
-                "update time {} is out of range: pg_rrd takes times up to {}",
-                crate::time::format(t_us),
-                crate::time::format(crate::time::MAX_US)
-            ),
-        });
-    }
+    crate::time::check_storable(t_us, "update time")?;
     // rrdtool: refused if t < last_up, or the same second with a microsecond
     // part that is not larger; on one microsecond clock that is t <= last_up.
     if t_us <= state.last_up {

@@ -304,7 +304,7 @@ fn downsampled(
     })?;
     let step = r.step;
     // The last group may end after the range: its label must be a time.
-    let last_label = (plan::downsample_len(1, r.last, k) * k).saturating_mul(step);
+    let last_label = plan::group_label(r.last, k).saturating_mul(step);
     timestamptz(last_label.saturating_mul(time::US))?;
     let rows = plan::downsample(r.slots(), k, cf_kind).map(move |(g, v)| {
         let t = timestamptz(g * step * time::US).or_raise();
@@ -443,7 +443,7 @@ pub fn fetch_names(
             Shape::Plain => (r.rows(), r.last * r.step),
             Shape::Merged(k) => (
                 plan::downsample_len(r.first, r.last, k),
-                plan::downsample_len(1, r.last, k) * k * r.step,
+                plan::group_label(r.last, k).saturating_mul(r.step),
             ),
             Shape::Resampled((lo, hi)) => ((hi - lo + 1).max(0), hi.saturating_mul(resolution)),
         };

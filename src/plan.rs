@@ -184,6 +184,12 @@ fn group_of(g: i64, k: i64) -> i64 {
     (g - 1).div_euclid(k)
 }
 
+/// The label of the group of slot `g` when rows are merged `k` at a time:
+/// its last slot (see `group_of`).
+pub fn group_label(g: i64, k: i64) -> i64 {
+    (group_of(g, k) + 1) * k
+}
+
 /// How many consecutive rows to merge so that the rows `first..=last`
 /// become at most `points` groups (see `group_of`: groups are aligned, so a
 /// group's label does not move as the range slides).

@@ -140,15 +140,7 @@ fn create_inner(
             msg: format!("start {} is before 1970-01-01", time::format(start_us)),
         });
     }
-    if start_us > time::MAX_US {
-        return Err(RrdError::TimeRange {
-            msg: format!(
-                "start {} is out of range: pg_rrd takes times up to {}",
-                time::format(start_us),
-                time::format(time::MAX_US)
-            ),
-        });
-    }
+    time::check_storable(start_us, "start")?;
     let state = State::new(&def, start_us);
     Spi::connect_mut(|client| {
         check_free(client, name)?;

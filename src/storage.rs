@@ -1,10 +1,10 @@
 //! Reading and writing the rows of `rrd.series`, `rrd.state` and
-//! `rrd.chunk` through SPI. The statements run on every call keep their
-//! plans for the life of the backend and work on many series at once.
+//! `rrd.chunk` through SPI: every statement pg_rrd runs is here, and runs
+//! through [`run`], under a pinned `search_path`. The statements keep
+//! their plans for the life of the backend and work on many series at once.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Not;
 use std::rc::Rc;
 
 use pgrx::datum::DatumWithOid;
@@ -196,6 +196,15 @@ const LOAD: &str = load_sql!("");
 
 const LOAD_LOCKED: &str = load_sql!(" ORDER BY s.id FOR NO KEY UPDATE OF st FOR KEY SHARE OF s");
 
+/// `LOAD` run after [`LOCK_STATES`], as a writing statement: it reads
+/// with a new snapshot, so it sees what was committed before the locks.
+const LOAD_FRESH: &str = load_sql!(" ORDER BY s.id");
+
+/// Locks the state rows of series by name, in id order.
+const LOCK_STATES: &str = "SELECT st.series_id FROM pg_catalog.unnest($1::text[]) AS n(name) \
+     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
+     ORDER BY s.id FOR NO KEY UPDATE OF st";
+
 /// Loads the series `names` (distinct), in id order, keyed by name. With
 /// `lock`, takes their state rows' locks (in id order, so that two batches
 /// never deadlock on each other) so that concurrent updates of one series
@@ -206,12 +215,43 @@ pub fn load_many(
     names: &[&str],
     lock: bool,
 ) -> Result<HashMap<String, Series>> {
-    let list: Vec<&str> = names.to_vec();
-    let (sql, mutating) = if lock {
-        (LOAD_LOCKED, true)
+    if lock {
+        load_with(client, LOAD_LOCKED, true, names)
     } else {
-        (LOAD, false)
-    };
+        load_with(client, LOAD, false, names)
+    }
+}
+
+/// Locks the state rows of the series `names` (distinct) in id order, then
+/// loads them as [`load_many`] does: for a batch of many series, which
+/// must hold all its rows before it rewrites any (see `update::apply`).
+/// One lock per series, on its state row: every change of a definition
+/// rewrites the state row under that lock, so once the state rows are
+/// held, the series rows a new snapshot reads are the ones that go with
+/// them.
+pub fn lock_and_load_many(
+    client: &SpiClient<'_>,
+    names: &[&str],
+) -> Result<HashMap<String, Series>> {
+    let list: Vec<&str> = names.to_vec();
+    run(
+        client,
+        LOCK_STATES,
+        &[pg_sys::TEXTARRAYOID],
+        &[list.into()],
+        true,
+    );
+    load_with(client, LOAD_FRESH, true, names)
+}
+
+/// Runs one of the `LOAD` statements for `names`; see [`load_many`].
+fn load_with(
+    client: &SpiClient<'_>,
+    sql: &'static str,
+    mutating: bool,
+    names: &[&str],
+) -> Result<HashMap<String, Series>> {
+    let list: Vec<&str> = names.to_vec();
     let table = run(
         client,
         sql,
@@ -436,8 +476,8 @@ pub fn set_label(client: &SpiClient<'_>, name: &str, label: Label, value: pgrx::
         &[name.into(), value.into()],
         true,
     )
-    .is_empty()
-    .not()
+    .next()
+    .is_some()
 }
 
 /// Writes every chunk row of a new series, all slots unknown. The rows of

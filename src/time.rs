@@ -1,5 +1,6 @@
-//! Time conversions between PostgreSQL's and the Unix epoch, and a plain
-//! ISO 8601 rendering for messages. No pgrx.
+//! Time conversions between PostgreSQL's and the Unix epoch, the range of
+//! times a series stores, and a plain ISO 8601 rendering for messages. No
+//! pgrx.
 
 /// Microseconds from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch).
 pub const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
@@ -11,6 +12,21 @@ pub const US: i64 = 1_000_000;
 /// 9999-12-31 23:59:59.999999 UTC. Every row a series can hold then ends
 /// before PostgreSQL's last timestamptz, so its label never overflows.
 pub const MAX_US: i64 = 253_402_300_799_999_999;
+
+/// An error unless `unix_us` is at or before [`MAX_US`]; `what` names it
+/// in the message ("update time", "start").
+pub fn check_storable(unix_us: i64, what: &str) -> crate::error::Result<()> {
+    if unix_us <= MAX_US {
+        return Ok(());
+    }
+    Err(crate::error::RrdError::TimeRange {
+        msg: format!(
+            "{what} {} is out of range: pg_rrd takes times up to {}",
+            format(unix_us),
+            format(MAX_US)
+        ),
+    })
+}
 
 /// Unix microseconds from PostgreSQL's timestamptz microseconds; `None`
 /// past the last Unix microsecond an `i64` holds (in the year 294247).

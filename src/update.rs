@@ -149,7 +149,11 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     }
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
-        let mut loaded = storage::load_many(client, &names, names.len() > 1)?;
+        let mut loaded = if names.len() > 1 {
+            storage::lock_and_load_many(client, &names)?
+        } else {
+            storage::load_many(client, &names, false)?
+        };
         let mut works = names
             .iter()
             .map(|n| series_work(&mut loaded, n))

@@ -77,6 +77,18 @@ SELECT * FROM dblink_get_result('other') AS r(x text);
 SELECT rrd.definition('conc.c'), jsonb_array_length(rrd.info('conc.c')->'rra') AS archives;
 SELECT extract(epoch FROM t) - 1000000000 AS dt, v
 FROM rrd.fetch('conc.c', 'MAX', to_timestamp(1000000020), to_timestamp(1000000060), interval '20 s');
+-- A batch of two series waits for the change in the same way: it locks
+-- both state rows first, then reads what was committed, the new archive too.
+BEGIN;
+SELECT rrd.add_archive('conc.c', 'RRA:MIN:0.5:2:50');
+SELECT dblink_send_query('other', 'SELECT rrd.update(ARRAY[''conc.b'', ''conc.c''], ARRAY[to_timestamp(1000000070), to_timestamp(1000000080)], ARRAY[3, 4]::float8[])::text');
+SELECT waits_on_lock('conc.c') AS other_waits_on_the_series_lock;
+COMMIT;
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT * FROM dblink_get_result('other') AS r(x text);
+SELECT rrd.definition('conc.c');
+SELECT extract(epoch FROM t) - 1000000000 AS dt, v
+FROM rrd.fetch('conc.c', 'MIN', to_timestamp(1000000040), to_timestamp(1000000080), interval '20 s');
 SELECT rrd.drop('conc.c');
 SELECT dblink_disconnect('other');
 SELECT rrd.drop('conc.a'), rrd.drop('conc.b');
