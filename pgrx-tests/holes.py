@@ -419,7 +419,17 @@ def big(args):
         msg = str(e)
     check(msg is not None and f"point {part + 10} of the batch" in msg, f"refused point: {msg}")
     check(one(conn, "SELECT rrd.info('big.q')::text") == before, "a failed statement wrote")
-    for name in ("big.p", "big.q", "big.r"):
+    # A series of the first part only, and one of both parts.
+    for name in ("big.s", "big.t"):
+        conn.execute("SELECT rrd.create(%s, '--step 1 DS:x:GAUGE:10:U:U RRA:LAST:0.5:1:5000', "
+                     "to_timestamp(1600000000))", (name,))
+    conn.execute("SELECT rrd.update(array_agg(CASE WHEN i <= 1000 THEN 'big.s' ELSE 'big.t' END ORDER BY i), "
+                 "array_agg(to_timestamp(1600000000 + i) ORDER BY i), array_agg(i::float8 ORDER BY i)) "
+                 "FROM generate_series(1, %s) i", (n,))
+    got = one(conn, "SELECT string_agg(format('%s %s', extract(epoch FROM l.t)::bigint - 1600000000, l.value), ', ' "
+                    "ORDER BY s) FROM unnest(ARRAY['big.s', 'big.t']) s, rrd.lastupdate(s) l")
+    check(got == f"1000 1000, {n} {n}", f"last updates after parts: {got}")
+    for name in ("big.p", "big.q", "big.r", "big.s", "big.t"):
         conn.execute("SELECT rrd.drop(%s)", (name,))
     return (f"resize to 67.2M rows {t1 - t0:.1f} s, add_archive of 3M rows {t2 - t1:.1f} s, "
             f"{n} points through rrd.points and an array in parts {t4 - t3:.1f} s")

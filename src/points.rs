@@ -125,9 +125,10 @@ fn add_row(row: &PgHeapTuple<'_, AllocatedByPostgres>) -> RrdResult<()> {
             Some(x) if !x.is_nan() => Value::Float(x),
             _ => Value::Unknown,
         };
+        let s = level.feed.series(&name);
         Ok(level
             .feed
-            .push(&name, t, value)
+            .push(s, t, value)
             .then(|| (std::mem::take(&mut level.feed), level.on_bad)))
     })?;
     if let Some((mut feed, on_bad)) = full {

@@ -61,6 +61,37 @@ impl Batch {
         i
     }
 
+    /// The batch of `points` (indices into this batch's names) alone, with
+    /// only the series they name.
+    fn part(&self, points: Vec<Point>) -> Batch {
+        let mut used = vec![false; self.names.len()];
+        for p in &points {
+            used[p.series] = true;
+        }
+        if used.iter().all(|&u| u) {
+            return Batch {
+                names: self.names.clone(),
+                index: self.index.clone(),
+                points,
+            };
+        }
+        let mut part = Batch::default();
+        let mut new = vec![0; self.names.len()];
+        for (i, name) in self.names.iter().enumerate() {
+            if used[i] {
+                new[i] = part.series(name);
+            }
+        }
+        part.points = points
+            .into_iter()
+            .map(|p| Point {
+                series: new[p.series],
+                ..p
+            })
+            .collect();
+        part
+    }
+
     /// Appends a point.
     pub fn push(&mut self, series: usize, t_us: i64, value: Value) {
         self.points.push(Point {
@@ -91,9 +122,15 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Adds a point; true when the part is full and should be applied.
-    pub fn push(&mut self, name: &str, t_us: i64, value: Value) -> bool {
-        let s = self.batch.series(name);
+    /// Index of series `name` for [`Feed::push`], added if new; it stays
+    /// valid from part to part.
+    pub fn series(&mut self, name: &str) -> usize {
+        self.batch.series(name)
+    }
+
+    /// Adds a point of series `s`; true when the part is full and should
+    /// be applied.
+    pub fn push(&mut self, s: usize, t_us: i64, value: Value) -> bool {
         self.batch.push(s, t_us, value);
         self.batch.points.len() >= PART_POINTS
     }
@@ -106,7 +143,8 @@ impl Feed {
     /// Applies the points gathered (see [`apply`]); a refused point's
     /// position counts every point of the statement.
     pub fn flush(&mut self, on_bad: OnBad) -> Result<()> {
-        let batch = std::mem::take(&mut self.batch);
+        let points = std::mem::take(&mut self.batch.points);
+        let batch = self.batch.part(points);
         let before = self.before;
         let skipped = apply(&batch, on_bad).map_err(|e| match e {
             RrdError::InBatch { pos, source } => RrdError::InBatch {
@@ -322,9 +360,10 @@ fn update_series_array_inner(
     let on_bad = on_bad(skip_bad)?;
     check_lengths("t and v", &[t.len(), v.len()])?;
     let mut feed = Feed::default();
+    let s = feed.series(name);
     for (i, (ti, vi)) in t.iter().zip(v.iter()).enumerate() {
         interruptible(i);
-        if feed.push(name, element_time(ti, i)?, Value::from_float(vi)) {
+        if feed.push(s, element_time(ti, i)?, Value::from_float(vi)) {
             feed.flush(on_bad)?;
         }
     }
@@ -360,7 +399,8 @@ fn update_many_inner(
     for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
         interruptible(i);
         let name = required(ni, &format!("names[{}]", i + 1))?;
-        if feed.push(name, element_time(ti, i)?, Value::from_float(vi)) {
+        let s = feed.series(name);
+        if feed.push(s, element_time(ti, i)?, Value::from_float(vi)) {
             feed.flush(on_bad)?;
         }
     }
