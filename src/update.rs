@@ -122,6 +122,14 @@ pub struct Feed {
 }
 
 impl Feed {
+    /// A feed for a statement of `n` points: its first part's room taken
+    /// at once.
+    pub fn with_capacity(n: usize) -> Feed {
+        let mut feed = Feed::default();
+        feed.batch.points.reserve(n.min(PART_POINTS));
+        feed
+    }
+
     /// Index of series `name` for [`Feed::push`], added if new; it stays
     /// valid from part to part.
     pub fn series(&mut self, name: &str) -> usize {
@@ -359,7 +367,7 @@ fn update_series_array_inner(
     let v = required(v, "v")?;
     let on_bad = on_bad(skip_bad)?;
     check_lengths("t and v", &[t.len(), v.len()])?;
-    let mut feed = Feed::default();
+    let mut feed = Feed::with_capacity(t.len());
     let s = feed.series(name);
     for (i, (ti, vi)) in t.iter().zip(v.iter()).enumerate() {
         interruptible(i);
@@ -395,7 +403,7 @@ fn update_many_inner(
     let v = required(v, "v")?;
     let on_bad = on_bad(skip_bad)?;
     check_lengths("names, t and v", &[names.len(), t.len(), v.len()])?;
-    let mut feed = Feed::default();
+    let mut feed = Feed::with_capacity(t.len());
     for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
         interruptible(i);
         let name = required(ni, &format!("names[{}]", i + 1))?;
