@@ -51,13 +51,14 @@ test: deps fmt-check clippy unit pgtest regress doctest differential holes
 	@echo "make test: all suites passed"
 
 fmt-check:
-	cargo fmt --check
+	cargo fmt --all --check
 
 clippy:
-	cargo clippy --all-targets --features pg_test -- -D warnings
+	cargo clippy --workspace --all-targets --features pg_rrd/pg_test -- -D warnings
 
+# The pure core alone: no PostgreSQL, no pgrx in its dependency tree.
 unit:
-	cargo test --lib
+	cargo test -p rrd-core --lib
 
 # The pgrx test server runs as postgres and makes its data folder here.
 pgtest:

@@ -39,7 +39,7 @@ then scaled by powers of ten), which is not correctly rounded, so the same
 double written two ways can read as two doubles. Hence:
 - a value sent as float8 is sent to rrdtool as the text pg_rrd hands its
   engine for that double (shortest round-trip digits, no exponent: see
-  update.rs float_text); a value sent as numeric is sent as the same digits;
+  rrd-core batch.rs float_text); a value sent as numeric is sent as the same digits;
 - a fractional time is sent to PostgreSQL as the (second, microsecond) pair
   rrdtool derives from its text: it truncates, so "1000000000.000001" is
   1000000000 s + 0 us (get_time_from_reading in rrd_update.c);
@@ -221,7 +221,7 @@ class Trace:
 
 
 def shortest_text(v):
-    """The text pg_rrd hands its engine for a float8 (update.rs float_text, Rust's
+    """The text pg_rrd hands its engine for a float8 (rrd-core batch.rs float_text, Rust's
     Display): the shortest digits that read back as v, never in exponent form."""
     if v == 0:
         return "0"

@@ -384,7 +384,7 @@ def big(args):
     state = sqlstate(conn, "SELECT rrd.add_archive('big.a', 'RRA:LAST:0.5:1:29800001')")
     check(state == "22023", f"past the limit: {state}")
     conn.execute("SELECT rrd.drop('big.a')")
-    # Statements of more points than one part (update.rs PART_POINTS) are
+    # Statements of more points than one part (ingest.rs PART_POINTS) are
     # applied in parts: the same rows as in one go, refused points numbered
     # from the statement's start, nothing written by a failed statement.
     part = 1 << 20

@@ -1,41 +1,32 @@
-//! The catalog of series: finding them by name pattern (`rrd.find`),
-//! walking the tree of their names (`rrd.children`), and their free-form
-//! metadata and tags (`rrd.set_meta`, `rrd.set_tags`). Patterns are read
-//! by the pure `glob` module; the literal prefix of a pattern restricts an
-//! index scan, and the rest is a regular expression the server checks.
+//! The catalog of series (docs/catalog.md): finding them by name pattern
+//! (`rrd.find`), walking the tree of their names (`rrd.children`), reading
+//! many at once (`rrd.fetch_many`, `rrd.fetch_tagged`), renaming them
+//! (`rrd.rename`), and their free-form metadata and tags (`rrd.set_meta`,
+//! `rrd.set_tags`). Patterns are read by the pure `glob` module; the
+//! literal prefix of a pattern restricts an index scan, and the rest is a
+//! regular expression the server checks.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
-use pgrx::spi::Spi;
+use pgrx::spi::{Spi, SpiClient};
 use pgrx::JsonB;
 
-use crate::error::{Result, RrdError};
-use crate::errors::{spi, OrRaise};
-use crate::glob::{next_node, Pattern};
-use crate::series::required;
-use crate::storage::{self, run, Label};
+use rrd_core::error::{Result, RrdError};
+use rrd_core::glob::{next_node, Pattern};
+use rrd_core::{plan, time};
 
-const FIND_PREFIXED: &str = "SELECT name FROM rrd.series WHERE name ^@ $1 AND name ~ $2";
-const FIND_ALL: &str = "SELECT name FROM rrd.series WHERE name ~ $1";
+use crate::args::{check_meta, check_tags, new_name, required, unix_us};
+use crate::fetch;
+use crate::interrupts;
+use crate::sqlstate::OrRaise;
+use crate::storage::{self, Label, Series};
 
 /// Names of series matching `regex`, restricted to those starting with
 /// `prefix` through the prefix index when there is one.
 fn names(prefix: &str, regex: &str) -> Vec<String> {
-    Spi::connect_mut(|client| {
-        let table = if prefix.is_empty() {
-            run(client, FIND_ALL, &[pg_sys::TEXTOID], &[regex.into()], false)
-        } else {
-            run(
-                client,
-                FIND_PREFIXED,
-                &[pg_sys::TEXTOID, pg_sys::TEXTOID],
-                &[prefix.into(), regex.into()],
-                false,
-            )
-        };
-        table.filter_map(|row| spi(row.get::<String>(1))).collect()
-    })
+    Spi::connect_mut(|client| storage::series::names_matching(client, prefix, regex))
 }
 
 /// Names of the series matching Graphite pattern `pattern`, in order: `*`
@@ -85,23 +76,39 @@ fn with_data(names: Vec<String>, (from, until): Range) -> Result<Vec<String>> {
             } else {
                 i64::MIN / 4
             }),
-            Some(t) => Ok(crate::time::floor_secs(crate::series::unix_us(t, what)?)),
+            Some(t) => Ok(time::floor_secs(unix_us(t, what)?)),
         }
     };
     let from = secs(from, "from", i64::MIN / 4)?;
     let until = secs(until, "until", i64::MAX / 4)?;
     Spi::connect_mut(|client| {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let loaded = crate::storage::load_many(client, &refs, false)?;
+        let loaded = storage::state::load_many(client, &refs, false)?;
         Ok(names
             .into_iter()
             .filter(|n| {
                 loaded
                     .get(n)
-                    .is_some_and(|s| crate::fetch::any_known(client, s, from, until))
+                    .is_some_and(|s| holds_known(client, s, from, until))
             })
             .collect())
     })
+}
+
+/// Whether `series` holds a known value in a row ending in `(from, until]`
+/// (Unix seconds) in any archive.
+fn holds_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64) -> bool {
+    let last = time::floor_secs(series.state.last_up);
+    let reads = Cell::new(0);
+    plan::windows(&series.def, last, from, until)
+        .into_iter()
+        .any(|(a, lo, hi)| {
+            let slots = storage::chunk::read_slots(client, series, a, lo, hi);
+            (lo..=hi).any(|g| {
+                interrupts::tick(&reads);
+                !slots.value(g).is_nan()
+            })
+        })
 }
 
 /// The sorted names of the series whose tags contain `tags`.
@@ -109,15 +116,7 @@ pub fn tagged_names(tags: Option<JsonB>) -> Result<Vec<String>> {
     let tags = required(tags, "tags")?;
     check_tags(&tags.0)?;
     Ok(Spi::connect_mut(|client| {
-        run(
-            client,
-            "SELECT name FROM rrd.series WHERE tags @> $1 ORDER BY name COLLATE \"C\"",
-            &[pg_sys::JSONBOID],
-            &[tags.into()],
-            false,
-        )
-        .filter_map(|row| spi(row.get::<String>(1)))
-        .collect()
+        storage::series::names_tagged(client, tags)
     }))
 }
 
@@ -188,39 +187,6 @@ fn children_inner(prefix: Option<&str>) -> Result<BTreeMap<String, (String, bool
     Ok(out)
 }
 
-/// Checks that `tags` is an object of string values.
-fn check_tags(tags: &serde_json::Value) -> Result<()> {
-    let obj = tags.as_object().ok_or_else(|| {
-        RrdError::param(format!("tags must be a JSON object of strings, got {tags}"))
-    })?;
-    if let Some((k, v)) = obj.iter().find(|(_, v)| !v.is_string()) {
-        return Err(RrdError::param(format!(
-            "tag \"{k}\" must have a string value, got {v}"
-        )));
-    }
-    Ok(())
-}
-
-fn check_meta(meta: &serde_json::Value) -> Result<()> {
-    if !meta.is_object() {
-        return Err(RrdError::param(format!(
-            "meta must be a JSON object, got {meta}"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks `meta` and `tags` as given to `rrd.create`.
-pub fn check_labels(meta: Option<&JsonB>, tags: Option<&JsonB>) -> Result<()> {
-    if let Some(m) = meta {
-        check_meta(&m.0)?;
-    }
-    if let Some(t) = tags {
-        check_tags(&t.0)?;
-    }
-    Ok(())
-}
-
 /// Sets the metadata or tags of series `name` to `value`, after `check`.
 fn set_label(
     name: Option<&str>,
@@ -235,7 +201,7 @@ fn set_label(
     };
     let value = required(value, what)?;
     check(&value.0)?;
-    if Spi::connect_mut(|client| storage::set_label(client, name, label, value)) {
+    if Spi::connect_mut(|client| storage::series::set_label(client, name, label, value)) {
         Ok(())
     } else {
         Err(RrdError::UnknownSeries {
@@ -258,11 +224,79 @@ fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
     set_label(name, tags, Label::Tags, check_tags).or_raise()
 }
 
+#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
+/// `rrd.fetch` for every series whose name matches Graphite pattern
+/// `pattern` (see `rrd.find`), as `(name, t, v)` rows.
+#[pg_extern(stable)]
+fn fetch_many(
+    pattern: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+    ),
+> {
+    find_names(pattern, None)
+        .and_then(|names| fetch::fetch_names("rrd.fetch_many", names, cf, start, stop, resolution))
+        .or_raise()
+}
+
+#[allow(clippy::type_complexity)] // as above
+/// `rrd.fetch` for every series whose tags contain `tags` (`@>`), as
+/// `(name, t, v)` rows.
+#[pg_extern(stable)]
+fn fetch_tagged(
+    tags: Option<pgrx::JsonB>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+    ),
+> {
+    tagged_names(tags)
+        .and_then(|names| {
+            fetch::fetch_names("rrd.fetch_tagged", names, cf, start, stop, resolution)
+        })
+        .or_raise()
+}
+
+/// Renames a series; its data, tags and metadata stay with it.
+#[pg_extern]
+fn rename(old: Option<&str>, new: Option<&str>) {
+    rename_inner(old, new).or_raise()
+}
+
+fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
+    let old = required(old, "series name")?;
+    let new = new_name(required(new, "new name")?, "new name")?;
+    Spi::connect_mut(|client| {
+        let series = storage::state::load(client, old, true)?;
+        if old == new {
+            return Ok(());
+        }
+        storage::series::check_free(client, new)?;
+        storage::series::rename_series(client, series.id, new);
+        Ok(())
+    })
+}
+
 #[cfg(feature = "pg_test")]
 #[pg_schema]
 mod tests {
-    use crate::glob::Pattern;
     use pgrx::prelude::*;
+    use rrd_core::glob::Pattern;
 
     /// PostgreSQL's `~` with the regular expressions a pattern generates
     /// accepts exactly the names the Rust matcher accepts, so `rrd.find`
@@ -271,7 +305,7 @@ mod tests {
     /// with dots, empty nodes, punctuation and non-ASCII characters.
     #[pg_test]
     fn generated_regexes_agree_with_the_matcher() {
-        let mut rng = crate::testrng::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rng = rrd_core::testrng::XorShift(0x2545_f491_4f6c_dd1d);
         let mut rnd = move |n: usize| rng.below(n as u64) as usize;
         const PIECES: &[&str] = &[
             "a", "b", "ab", ".", ".", "*", "?", "[a-b]", "[!a]", "[^.b]", "{a,b}", "{,a}",

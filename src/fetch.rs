@@ -1,19 +1,23 @@
-//! `rrd.fetch`: the rows `rrdtool fetch` prints for a time range.
+//! Reading a series (docs/fetch.md): `rrd.fetch`, the rows `rrdtool fetch`
+//! prints for a time range, and `rrd.fetch_array` and
+//! `rrd.fetch_stitched`; [`fetch_names`] reads many series for the
+//! catalog's `rrd.fetch_many` and `rrd.fetch_tagged`.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-use crate::def::{Cf, MAX_SPAN_SECONDS};
-use crate::error::{shown, Result, RrdError};
-use crate::errors::OrRaise;
-use crate::plan;
-use crate::ring::{Ring, Stored};
-use crate::series::{required, timestamptz, unix_us};
+use rrd_core::def::{Cf, MAX_SPAN_SECONDS};
+use rrd_core::error::{shown, Result, RrdError};
+use rrd_core::plan;
+use rrd_core::ring::Stored;
+use rrd_core::time;
+
+use crate::args::{required, timestamptz, unix_us};
+use crate::interrupts;
+use crate::sqlstate::OrRaise;
 use crate::storage::{self, Series};
-use crate::time;
 
 type Rows = TableIterator<'static, (name!(t, TimestampWithTimeZone), name!(v, Option<f64>))>;
 
@@ -48,7 +52,7 @@ struct Reader {
 impl Reader {
     /// Value of slot `g`; NaN when unknown or out of the ring.
     fn value(&self, g: i64) -> f64 {
-        tick(&self.reads);
+        interrupts::tick(&self.reads);
         if !plan::in_ring(self.latest, self.slots.ring.rows, g) {
             return f64::NAN;
         }
@@ -73,16 +77,6 @@ impl Reader {
             window,
             value: move |g| self.value(g),
         }
-    }
-}
-
-/// Counts one more slot read, and every 4096 lets a cancel or a
-/// statement timeout in: a read of a long ring stays interruptible.
-fn tick(reads: &Cell<u32>) {
-    let n = reads.get().wrapping_add(1);
-    reads.set(n);
-    if n.is_multiple_of(4096) {
-        pgrx::check_for_interrupts!();
     }
 }
 
@@ -112,54 +106,6 @@ fn range_text(start: i64, stop: i64) -> String {
         time::format(start.saturating_mul(time::US)),
         time::format(stop.saturating_mul(time::US))
     )
-}
-
-/// Reads the chunk rows of archive `a` holding slots `lo..=hi` (every row
-/// when the range spans the ring, none when it is empty).
-pub fn read_slots(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi: i64) -> Stored {
-    let rows = series.def.archives[a].rows;
-    let ring = Ring::new(rows, series.width);
-    let chunks = if lo > hi {
-        BTreeMap::new()
-    } else if (hi - lo + 1) as u64 >= rows {
-        storage::read_chunks(client, series.id, a, None)
-    } else {
-        let wanted = ring
-            .chunks_between(lo, hi)
-            .into_iter()
-            .map(|c| c as i32)
-            .collect();
-        storage::read_chunks(client, series.id, a, Some(wanted))
-    };
-    Stored {
-        ring,
-        holes: series.holes[a].clone(),
-        chunks,
-    }
-}
-
-/// Whether `series` holds a known value in a slot ending in
-/// `(from, until]` (Unix seconds) in any archive.
-pub fn any_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64) -> bool {
-    let last = time::floor_secs(series.state.last_up);
-    series.def.archives.iter().enumerate().any(|(a, archive)| {
-        let spr = archive.seconds_per_row(series.def.step) as i64;
-        if spr <= 0 {
-            return false;
-        }
-        let latest = last.div_euclid(spr);
-        let lo = (from.div_euclid(spr) + 1).max(latest - archive.rows as i64 + 1);
-        let hi = until.div_euclid(spr).min(latest);
-        if lo > hi {
-            return false;
-        }
-        let slots = read_slots(client, series, a, lo, hi);
-        let reads = Cell::new(0);
-        (lo..=hi).any(|g| {
-            tick(&reads);
-            !slots.value(g).is_nan()
-        })
-    })
 }
 
 /// The start and stop arguments of a fetch, in whole seconds.
@@ -205,7 +151,7 @@ fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64
 /// The reader of series `name`, for arguments already checked.
 fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> Result<Reader> {
     Spi::connect_mut(|client| {
-        let series = storage::load(client, name, false)?;
+        let series = storage::state::load(client, name, false)?;
         series_reader(client, &series, cf, start, stop, resolution)
     })
 }
@@ -225,7 +171,7 @@ fn series_reader(
     // Only the chunks of slots both in the range and in the ring.
     let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
     let hi = (p.end / p.step).min(p.latest);
-    let slots = read_slots(client, series, p.archive, lo, hi);
+    let slots = storage::chunk::read_slots(client, series, p.archive, lo, hi);
     // Every label must be a valid timestamptz before any row is sent.
     let out_of_range = || RrdError::TimeRange {
         msg: format!("fetch end {} is out of range", p.end),
@@ -406,7 +352,7 @@ pub fn fetch_names(
     let (start, stop) = range_secs(start, stop)?;
     let readers = Spi::connect_mut(|client| {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut loaded = storage::load_many(client, &refs, false)?;
+        let mut loaded = storage::state::load_many(client, &refs, false)?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             if let Some(series) = loaded.remove(&name) {
@@ -498,52 +444,6 @@ enum Shape {
     Resampled((i64, i64)),
 }
 
-#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
-/// `rrd.fetch` for every series whose name matches Graphite pattern
-/// `pattern` (see `rrd.find`), as `(name, t, v)` rows.
-#[pg_extern(stable)]
-fn fetch_many(
-    pattern: Option<&str>,
-    cf: Option<&str>,
-    start: Option<TimestampWithTimeZone>,
-    stop: Option<TimestampWithTimeZone>,
-    resolution: default!(Option<Interval>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(name, String),
-        name!(t, TimestampWithTimeZone),
-        name!(v, Option<f64>),
-    ),
-> {
-    crate::catalog::find_names(pattern, None)
-        .and_then(|names| fetch_names("rrd.fetch_many", names, cf, start, stop, resolution))
-        .or_raise()
-}
-
-#[allow(clippy::type_complexity)] // as above
-/// `rrd.fetch` for every series whose tags contain `tags` (`@>`), as
-/// `(name, t, v)` rows.
-#[pg_extern(stable)]
-fn fetch_tagged(
-    tags: Option<pgrx::JsonB>,
-    cf: Option<&str>,
-    start: Option<TimestampWithTimeZone>,
-    stop: Option<TimestampWithTimeZone>,
-    resolution: default!(Option<Interval>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(name, String),
-        name!(t, TimestampWithTimeZone),
-        name!(v, Option<f64>),
-    ),
-> {
-    crate::catalog::tagged_names(tags)
-        .and_then(|names| fetch_names("rrd.fetch_tagged", names, cf, start, stop, resolution))
-        .or_raise()
-}
-
 /// Rows of consolidation `cf` from `start` to `stop`, each part of the
 /// range from the finest archive that still holds it, with each row's
 /// length: recent rows at the finest step, older ones coarser.
@@ -577,12 +477,13 @@ fn stitched_inner(
     let (cf, _) = fetch_args(cf, None)?;
     let (start, stop) = range_secs(start, stop)?;
     let parts = Spi::connect_mut(|client| {
-        let series = storage::load(client, name, false)?;
+        let series = storage::state::load(client, name, false)?;
         let last = time::floor_secs(series.state.last_up);
         plan::stitch(&series.def, last, cf, start, stop)?
             .into_iter()
             .map(|seg| {
-                let slots = read_slots(client, &series, seg.archive, seg.first, seg.last);
+                let slots =
+                    storage::chunk::read_slots(client, &series, seg.archive, seg.first, seg.last);
                 Ok((seg, slots))
             })
             .collect::<Result<Vec<_>>>()
@@ -603,7 +504,7 @@ fn stitched_inner(
         let step = Interval::from_micros(seg.step * time::US);
         let reads = reads.clone();
         (seg.first..=seg.last).map(move |g| {
-            tick(&reads);
+            interrupts::tick(&reads);
             let v = slots.value(g);
             let t = timestamptz(g * seg.step * time::US).or_raise();
             (t, Some(v).filter(|v| !v.is_nan()), step)
@@ -626,7 +527,7 @@ mod tests {
         })
     }
 
-    /// SEMANTICS.md vector A through SQL.
+    /// docs/semantics.md, vector A, through SQL.
     #[pg_test]
     fn vector_a_through_sql() {
         Spi::run(

@@ -1,30 +1,24 @@
 //! pg_rrd: round-robin time series in PostgreSQL with RRDtool's semantics.
 //!
-//! The pure core (no pgrx): `error`, `def`, `engine`, `ring`, `batch`, `plan`, `alter`,
-//! `glob`.
-//! The SQL glue, one module per SQL concept: `rrd_type`, `series`,
-//! `update`, `points`, `fetch`, `catalog`, `tune`, with table access in `storage` and the mapping of
-//! errors to SQLSTATEs in `errors`, and the settings in `guc`.
+//! The rules live in the pure crate `rrd_core` (`crates/rrd-core`); this
+//! crate is the SQL glue (see `docs/architecture.md`):
+//! - one module per SQL concept, each matching its page in `docs/`:
+//!   `rrd_type`, `series`, `update`, `ingest`, `fetch`, `catalog`, `tune`;
+//! - `schema` loads the tables; `storage` is the one door to them;
+//! - `args` (argument checks shared by several functions), `guc` (the
+//!   settings), `sqlstate` (errors to SQLSTATEs), `interrupts` (letting a
+//!   cancel into long loops).
 
-pub mod alter;
-pub mod batch;
-pub mod def;
-pub mod engine;
-pub mod error;
-pub mod glob;
-pub mod plan;
-pub mod ring;
-#[cfg(any(test, feature = "pg_test"))]
-pub mod testrng;
-pub mod time;
-
+mod args;
 mod catalog;
-mod errors;
 mod fetch;
 mod guc;
-mod points;
+mod ingest;
+mod interrupts;
 mod rrd_type;
+mod schema;
 mod series;
+mod sqlstate;
 mod storage;
 mod tune;
 mod update;

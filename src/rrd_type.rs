@@ -7,12 +7,13 @@ use pgrx::prelude::*;
 use pgrx::{InOutFuncs, StringInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::def::{self, Definition};
-use crate::error::RrdError;
-use crate::errors::{raise, OrRaise};
+use crate::sqlstate::{raise, OrRaise};
+use rrd_core::def::{self, Definition};
+use rrd_core::error::RrdError;
 
-/// A series definition. Stored as CBOR by pgrx; it is small and read once
-/// per call.
+/// A series definition. pgrx stores it as the CBOR of the definition
+/// (`serde(transparent)`), the bytes `Definition::to_stored` gives and
+/// `Definition::from_stored` reads; it is small and read once per call.
 #[derive(PostgresType, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[inoutfuncs]
 #[serde(transparent)]
@@ -114,4 +115,21 @@ fn archives(
         })
         .collect();
     TableIterator::new(rows)
+}
+
+#[cfg(feature = "pg_test")]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// What PostgreSQL stores for an `rrd` value is the core's stored form,
+    /// the bytes the update path decodes.
+    #[pg_test]
+    fn stored_bytes_are_the_cores() {
+        let text = "--step 10 DS:load:GAUGE:20:0:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:10080";
+        let bytes = Spi::get_one::<Vec<u8>>(&format!("SELECT '{text}'::rrd.rrd::bytea"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, rrd_core::def::parse(text).unwrap().to_stored());
+    }
 }

@@ -1,50 +1,24 @@
-//! Series life cycle and introspection: `rrd.create`, `rrd.drop`,
-//! `rrd.definition`, `rrd.info`, `rrd.last`, `rrd.first`, `rrd.lastupdate`.
+//! Series life cycle and introspection (docs/series.md): `rrd.create`,
+//! `rrd.drop`, `rrd.definition`, `rrd.info`, `rrd.last`, `rrd.first`,
+//! `rrd.lastupdate`.
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 use pgrx::JsonB;
 use serde_json::json;
 
-use crate::engine::State;
-use crate::error::{shown, Result, RrdError, MAX_NAME_BYTES};
-use crate::errors::OrRaise;
+use rrd_core::engine::State;
+use rrd_core::error::{Result, RrdError};
+use rrd_core::time;
+
+use crate::args::{new_name, required, timestamptz, unix_us};
 use crate::rrd_type::Rrd;
-use crate::storage::{self, Series, DEFAULT_CHUNK_WIDTH, MAX_CHUNK_WIDTH};
-use crate::time;
-
-/// Unwraps a required SQL argument.
-pub fn required<T>(v: Option<T>, what: &str) -> Result<T> {
-    v.ok_or_else(|| RrdError::Null {
-        what: what.to_string(),
-    })
-}
-
-/// Unix microseconds of a finite timestamptz argument.
-pub fn unix_us(t: TimestampWithTimeZone, what: &str) -> Result<i64> {
-    if !t.is_finite() {
-        return Err(RrdError::TimeRange {
-            msg: format!("{what} must be finite"),
-        });
-    }
-    time::from_pg(t.into_inner()).ok_or_else(|| RrdError::TimeRange {
-        msg: format!(
-            "{what} is out of range: pg_rrd reads times up to {} and takes updates up to {}",
-            time::format(i64::MAX),
-            time::format(time::MAX_US)
-        ),
-    })
-}
-
-/// A timestamptz from Unix microseconds.
-pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
-    TimestampWithTimeZone::try_from(time::to_pg(unix_us)).map_err(|_| RrdError::TimeRange {
-        msg: format!("time {} is out of range", time::format(unix_us)),
-    })
-}
+use crate::sqlstate::OrRaise;
+use crate::storage::chunk::{DEFAULT_CHUNK_WIDTH, MAX_CHUNK_WIDTH};
+use crate::storage::{self, Series};
 
 /// Loads a series without locking it, for the read-only functions.
-pub fn load_named(name: Option<&str>) -> Result<Series> {
+fn load_named(name: Option<&str>) -> Result<Series> {
     load_named_with(name, |_, _| ()).map(|(s, ())| s)
 }
 
@@ -55,41 +29,10 @@ fn load_named_with<T>(
 ) -> Result<(Series, T)> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| {
-        let s = storage::load(client, name, false)?;
+        let s = storage::state::load(client, name, false)?;
         let extra = more(client, s.id);
         Ok((s, extra))
     })
-}
-
-/// `name` if a series may take it: not empty, and at most
-/// [`MAX_NAME_BYTES`] long, so that a huge name is refused before it
-/// reaches an index.
-fn new_name<'a>(name: &'a str, what: &str) -> Result<&'a str> {
-    if name.is_empty() {
-        return Err(RrdError::param(format!("{what} must not be empty")));
-    }
-    if name.len() > MAX_NAME_BYTES {
-        return Err(RrdError::Limit {
-            msg: format!(
-                "{what} \"{}\" is {} bytes long, more than the limit of {MAX_NAME_BYTES}",
-                shown(name),
-                name.len()
-            ),
-            hint: None,
-        });
-    }
-    Ok(name)
-}
-
-/// An error if a series is named `name`.
-fn check_free(client: &SpiClient<'_>, name: &str) -> Result<()> {
-    if storage::name_taken(client, name) {
-        Err(RrdError::SeriesExists {
-            name: name.to_string(),
-        })
-    } else {
-        Ok(())
-    }
 }
 
 /// Creates a series and returns its id. `start` defaults to one step before
@@ -115,7 +58,7 @@ fn create_inner(
     meta: Option<JsonB>,
     tags: Option<JsonB>,
 ) -> Result<i64> {
-    crate::catalog::check_labels(meta.as_ref(), tags.as_ref())?;
+    crate::args::check_labels(meta.as_ref(), tags.as_ref())?;
     let name = new_name(required(name, "series name")?, "series name")?;
     let def = required(def, "definition")?.def;
     let width = match chunk_width {
@@ -143,12 +86,12 @@ fn create_inner(
     time::check_storable(start_us, "start")?;
     let state = State::new(&def, start_us);
     Spi::connect_mut(|client| {
-        check_free(client, name)?;
+        storage::series::check_free(client, name)?;
         // Kept as asked: each ring takes the smaller of it and its size,
         // and an archive grown or added later gets full rows.
-        let id = storage::insert_series(client, name, &def, width, meta, tags)?;
-        storage::insert_state(client, id, &state);
-        storage::allocate_chunks(client, id, &def, width);
+        let id = storage::series::insert_series(client, name, &def, width, meta, tags)?;
+        storage::state::insert_state(client, id, &state);
+        storage::chunk::allocate_chunks(client, id, &def, width);
         Ok(id)
     })
 }
@@ -161,27 +104,7 @@ fn drop_series(name: Option<&str>) {
 
 fn drop_inner(name: Option<&str>) -> Result<()> {
     let name = required(name, "series name")?;
-    Spi::connect_mut(|client| storage::delete_series(client, name))
-}
-
-/// Renames a series; its data, tags and metadata stay with it.
-#[pg_extern]
-fn rename(old: Option<&str>, new: Option<&str>) {
-    rename_inner(old, new).or_raise()
-}
-
-fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
-    let old = required(old, "series name")?;
-    let new = new_name(required(new, "new name")?, "new name")?;
-    Spi::connect_mut(|client| {
-        let series = storage::load(client, old, true)?;
-        if old == new {
-            return Ok(());
-        }
-        check_free(client, new)?;
-        storage::rename_series(client, series.id, new);
-        Ok(())
-    })
+    Spi::connect_mut(|client| storage::series::delete_series(client, name))
 }
 
 /// The definition of a series.
@@ -250,7 +173,7 @@ fn num(v: f64) -> serde_json::Value {
 /// What `rrdtool info` tells of a series, with its meta and tags, as jsonb.
 #[pg_extern]
 fn info(name: Option<&str>) -> JsonB {
-    let (s, (meta, tags)) = load_named_with(name, storage::labels).or_raise();
+    let (s, (meta, tags)) = load_named_with(name, storage::series::labels).or_raise();
     let last = time::floor_secs(s.state.last_up);
     let rra: Vec<_> = s
         .def

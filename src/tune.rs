@@ -6,16 +6,15 @@
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-use crate::alter::{self, Source, Tuning};
-use crate::def::{self, DsKind};
-use crate::error::{Result, RrdError};
-use crate::errors::OrRaise;
-use crate::fetch::read_slots;
-use crate::ring::Stored;
+use crate::args::required;
 use crate::rrd_type::Rrd;
-use crate::series::required;
+use crate::sqlstate::OrRaise;
 use crate::storage::{self, Series};
-use crate::time;
+use rrd_core::alter::{self, Source, Tuning};
+use rrd_core::def::{self, DsKind};
+use rrd_core::error::{Result, RrdError};
+use rrd_core::ring::Stored;
+use rrd_core::time;
 
 /// Runs `f` on series `name` loaded under lock.
 fn with_series<T>(
@@ -24,7 +23,7 @@ fn with_series<T>(
 ) -> Result<T> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| {
-        let series = storage::load(client, name, true)?;
+        let series = storage::state::load(client, name, true)?;
         f(client, series)
     })
 }
@@ -32,7 +31,7 @@ fn with_series<T>(
 /// Every stored slot of archive `a`.
 fn all_slots(client: &SpiClient<'_>, series: &Series, a: usize) -> Stored {
     let rows = series.def.archives[a].rows as i64;
-    read_slots(client, series, a, 0, rows - 1)
+    storage::chunk::read_slots(client, series, a, 0, rows - 1)
 }
 
 /// A bound given to `rrd.tune`: NaN or the open end's infinity removes it.
@@ -117,7 +116,7 @@ fn tune_inner(
     };
     with_series(name, |client, s| {
         let (def, state) = alter::tune(&s.def, &s.state, &t)?;
-        storage::replace_series(client, s.id, &def, &state, &s.holes);
+        storage::state::replace_series(client, s.id, &def, &state, &s.holes);
         Ok(Rrd { def })
     })
 }
@@ -143,8 +142,8 @@ fn resize_inner(name: Option<&str>, archive: Option<i32>, rows: Option<i64>) -> 
         let (def, chunks) = alter::resize(&s.def, &s.state, a, &stored, rows, s.width)?;
         let mut holes = s.holes.clone();
         holes[a].clear();
-        storage::replace_series(client, s.id, &def, &s.state, &holes);
-        storage::replace_archive(client, s.id, a, &chunks);
+        storage::state::replace_series(client, s.id, &def, &s.state, &holes);
+        storage::chunk::replace_archive(client, s.id, a, &chunks);
         Ok(Rrd { def })
     })
 }
@@ -163,7 +162,7 @@ fn add_inner(name: Option<&str>, archive: Option<&str>) -> Result<Rrd> {
         let new = def::parse_archive(text, s.def.step)?;
         let stored: Vec<(usize, Stored)> = alter::feeders(&s.def, &s.state, &new)
             .into_iter()
-            .map(|(a, lo, hi)| (a, read_slots(client, &s, a, lo, hi)))
+            .map(|(a, lo, hi)| (a, storage::chunk::read_slots(client, &s, a, lo, hi)))
             .collect();
         let sources: Vec<Source<'_>> = stored
             .iter()
@@ -176,8 +175,8 @@ fn add_inner(name: Option<&str>, archive: Option<&str>) -> Result<Rrd> {
         let (def, state, chunks) = alter::add_archive(&s.def, &s.state, new, &sources, s.width)?;
         let mut holes = s.holes.clone();
         holes.push(Vec::new());
-        storage::replace_series(client, s.id, &def, &state, &holes);
-        storage::replace_archive(client, s.id, n, &chunks);
+        storage::state::replace_series(client, s.id, &def, &state, &holes);
+        storage::chunk::replace_archive(client, s.id, n, &chunks);
         Ok(Rrd { def })
     })
 }
@@ -193,9 +192,9 @@ fn drop_inner(name: Option<&str>, archive: Option<i32>) -> Result<Rrd> {
     with_series(name, |client, s| {
         let a = alter::archive_at(&s.def, archive as i64)?;
         let (def, state, holes) = alter::drop_archive(&s.def, &s.state, &s.holes, a)?;
-        storage::replace_series(client, s.id, &def, &state, &holes);
-        storage::replace_archive(client, s.id, a, &[]);
-        storage::shift_archives(client, s.id, a, s.def.archives.len());
+        storage::state::replace_series(client, s.id, &def, &state, &holes);
+        storage::chunk::replace_archive(client, s.id, a, &[]);
+        storage::chunk::shift_archives(client, s.id, a, s.def.archives.len());
         Ok(Rrd { def })
     })
 }

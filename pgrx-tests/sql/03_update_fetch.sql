@@ -2,7 +2,7 @@
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 SET IntervalStyle = 'postgres';
--- SEMANTICS.md vector A: GAUGE, step 10, heartbeat 20, start T0 = 1e9.
+-- docs/semantics.md, vector A: GAUGE, step 10, heartbeat 20, start T0 = 1e9.
 SELECT rrd.create('vec.a',
   '--step 10 DS:g:GAUGE:20:U:U RRA:AVERAGE:0.5:1:20 RRA:AVERAGE:0.5:3:10 RRA:MIN:0.5:3:10 RRA:MAX:0.5:3:10 RRA:LAST:0.5:3:10',
   to_timestamp(1000000000)) > 0 AS created;

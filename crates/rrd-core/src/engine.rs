@@ -6,7 +6,7 @@
 //! below keeps rrdtool's order of operations, its integer truncations and
 //! its own decimal reader, even where a "cleaner" formula would differ in
 //! the last place. The comments name the rrdtool behaviour each step
-//! reproduces; `SEMANTICS.md` (§2) describes the model as a whole.
+//! reproduces; `docs/semantics.md` (section 2) describes the model as a whole.
 //!
 //! Time: RRDtool keeps whole seconds plus microseconds. We keep one `i64`
 //! of microseconds and split it the same way (seconds rounded down, the
@@ -229,7 +229,7 @@ pub fn update(
             };
             // The closing interval seen by this PDP is only its own
             // seconds, so the heartbeat test passes even after a long gap:
-            // the known part of the PDP survives (SEMANTICS.md §2.6).
+            // the known part of the PDP survives (docs/semantics.md, section 2.6).
             let pdp = close_pdps(def, state, open_sec_f, open_sec_f, 0.0, step, open_amount);
             consolidate(def, state, 1, proc_pdp_cnt, pdp, &mut written);
             interval -= open_sec_f;
@@ -974,7 +974,7 @@ mod tests {
         assert_eq!(s.last_up, (T0 + 27) * S);
     }
 
-    /// SEMANTICS.md §4, vector A.
+    /// docs/semantics.md section 4, vector A.
     #[test]
     fn golden_vector_a() {
         let d = def(
@@ -1038,7 +1038,7 @@ mod tests {
         }
     }
 
-    /// SEMANTICS.md §4, vector B: xff, with two PDPs before the start.
+    /// docs/semantics.md section 4, vector B: xff, with two PDPs before the start.
     #[test]
     fn golden_vector_b() {
         let d = def(
@@ -1084,7 +1084,7 @@ mod tests {
         [f64; 5],
     );
 
-    /// SEMANTICS.md §4, vector C: one series per kind, one row per 10 s.
+    /// docs/semantics.md section 4, vector C: one series per kind, one row per 10 s.
     #[test]
     fn golden_vector_c() {
         let table: [KindCase; 5] = [
@@ -1150,7 +1150,7 @@ mod tests {
         }
     }
 
-    /// SEMANTICS.md §4, vector pdpcalc: the `rrd_pdpcalc` man page example,
+    /// docs/semantics.md section 4, vector pdpcalc: the `rrd_pdpcalc` man page example,
     /// with rrdtool 1.7.2's split of the left open PDP.
     #[test]
     fn golden_vector_pdpcalc() {

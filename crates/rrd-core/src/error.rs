@@ -1,5 +1,5 @@
 //! The one error type of the pure core. Each variant is mapped to a SQLSTATE
-//! in exactly one place, `errors.rs`, at the pgrx boundary.
+//! in exactly one place, the extension's `sqlstate.rs`.
 
 use thiserror::Error;
 

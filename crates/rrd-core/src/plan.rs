@@ -119,6 +119,26 @@ pub fn in_ring(latest: i64, rows: u64, g: i64) -> bool {
     g <= latest && g > latest - rows as i64
 }
 
+/// For each archive, the slots of its ring that end in `(from, until]`
+/// (whole seconds), given the last update `last_up` in whole seconds:
+/// `(archive, first, last)`, in archive order, empty windows left out.
+pub fn windows(def: &Definition, last_up: i64, from: i64, until: i64) -> Vec<(usize, i64, i64)> {
+    def.archives
+        .iter()
+        .enumerate()
+        .filter_map(|(a, archive)| {
+            let spr = archive.seconds_per_row(def.step) as i64;
+            if spr <= 0 {
+                return None;
+            }
+            let latest = last_up.div_euclid(spr);
+            let lo = (from.div_euclid(spr) + 1).max(latest - archive.rows as i64 + 1);
+            let hi = until.div_euclid(spr).min(latest);
+            (lo <= hi).then_some((a, lo, hi))
+        })
+        .collect()
+}
+
 /// One part of a stitched read: slots `first..=last` of archive `archive`,
 /// each `step` seconds long.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -571,7 +591,7 @@ mod tests {
         crate::def::parse(text).expect("valid definition")
     }
 
-    /// The archive choices SEMANTICS.md section 3 records from rrdtool 1.7.2:
+    /// The archive choices docs/semantics.md section 4 records from rrdtool 1.7.2:
     /// 10 s base step with archives of 1, 6 and 60 steps by 30 rows.
     #[test]
     fn archive_choice_matches_rrdtool() {
@@ -657,6 +677,24 @@ mod tests {
         assert!(in_ring(100, 10, 91));
         assert!(!in_ring(100, 10, 90));
         assert!(!in_ring(100, 10, 101));
+    }
+
+    #[test]
+    fn windows_keep_to_the_range_and_the_rings() {
+        let d = def("--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:30 RRA:MAX:0.5:6:5");
+        let last = 1_000_000_000;
+        // The rings: 10 s slots 99999971..=100000000, 60 s slots
+        // 16666662..=16666666 (the last ending at 999999960).
+        assert_eq!(
+            windows(&d, last, last - 100, last + 100),
+            vec![(0, 99_999_991, 100_000_000), (1, 16_666_666, 16_666_666)]
+        );
+        assert_eq!(
+            windows(&d, last, 0, last),
+            vec![(0, 99_999_971, 100_000_000), (1, 16_666_662, 16_666_666)]
+        );
+        assert_eq!(windows(&d, last, last, last + 1000), vec![]);
+        assert!(windows(&d, last, last - 10, last - 5).is_empty());
     }
 
     #[test]

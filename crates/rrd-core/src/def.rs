@@ -1670,7 +1670,29 @@ mod tests {
     }
 }
 
-/// The stored form of a definition is pgrx's CBOR encoding of these types.
+impl Definition {
+    /// The bytes a definition is stored as: the CBOR encoding of these
+    /// types, which is also how the extension's `rrd` type keeps its value
+    /// (its `rrd::bytea` cast reads the same bytes).
+    pub fn to_stored(&self) -> Vec<u8> {
+        serde_cbor::to_vec(self).unwrap_or_default()
+    }
+
+    /// A definition from its stored bytes, checked as
+    /// [`Definition::validate`] checks a parsed one; `Corrupt` when the
+    /// bytes do not decode or decode to a definition no parse could give.
+    pub fn from_stored(bytes: &[u8]) -> Result<Definition> {
+        let def: Definition = serde_cbor::from_slice(bytes).map_err(|e| RrdError::Corrupt {
+            msg: format!("definition: {e}"),
+        })?;
+        def.validate().map_err(|e| RrdError::Corrupt {
+            msg: format!("definition: {e}"),
+        })?;
+        Ok(def)
+    }
+}
+
+/// The stored form of a definition is the CBOR encoding of these types.
 /// A change of field names, order or types changes the bytes on disk; this
 /// test makes such a change deliberate.
 #[cfg(test)]
@@ -1681,7 +1703,7 @@ mod golden {
     fn cbor_bytes_are_stable() {
         let d = parse("--step 10 DS:load:GAUGE:20:0:U RRA:AVERAGE:0.5:1:8640 RRA:MAX:0.5:6:10080")
             .expect("valid definition");
-        let bytes = serde_cbor::to_vec(&d).expect("encodes");
+        let bytes = d.to_stored();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
@@ -1690,7 +1712,10 @@ mod golden {
              73746570730164726f77731921c0a4626366634d617863786666f938006573746570730664726f7773\
              192760"
         );
-        let back: Definition = serde_cbor::from_slice(&bytes).expect("decodes");
-        assert_eq!(back, d);
+        assert_eq!(Definition::from_stored(&bytes), Ok(d));
+        assert!(matches!(
+            Definition::from_stored(&bytes[..bytes.len() - 1]),
+            Err(RrdError::Corrupt { .. })
+        ));
     }
 }

@@ -4,7 +4,7 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-use crate::error::RrdError;
+use rrd_core::error::RrdError;
 
 /// SQLSTATE of each error kind.
 fn code(e: &RrdError) -> PgSqlErrorCode {

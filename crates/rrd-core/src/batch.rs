@@ -8,7 +8,7 @@
 //! batch however many of its slots change, and the state row once per
 //! series. A long batch keeps at most one value per ring position.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use crate::def::Definition;
@@ -16,6 +16,96 @@ use crate::engine::{self, Run, State};
 use crate::error::{Result, RrdError};
 use crate::ring::{ChunkEdit, Holes, Ring};
 use crate::time;
+
+/// The input of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Unknown (NULL or NaN).
+    Unknown,
+    /// A double, given to the engine as its shortest decimal text.
+    Float(f64),
+    /// Exact decimal text (from `numeric`).
+    Text(String),
+}
+
+impl Value {
+    /// The input of a double: unknown when NULL or NaN.
+    pub fn from_float(v: Option<f64>) -> Value {
+        match v {
+            Some(x) if !x.is_nan() => Value::Float(x),
+            _ => Value::Unknown,
+        }
+    }
+}
+
+/// One point of a batch: the index of its series among the batch's names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub series: usize,
+    pub t_us: i64,
+    pub value: Value,
+}
+
+/// The points of one statement, with their series' names each once.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub names: Vec<String>,
+    index: HashMap<String, usize>,
+    pub points: Vec<Point>,
+}
+
+impl Batch {
+    /// Index of series `name` in this batch, added if new.
+    pub fn series(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len();
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    /// The batch of `points` (indices into this batch's names) alone, with
+    /// only the series they name.
+    pub fn part(&self, points: Vec<Point>) -> Batch {
+        let mut used = vec![false; self.names.len()];
+        for p in &points {
+            used[p.series] = true;
+        }
+        if used.iter().all(|&u| u) {
+            return Batch {
+                names: self.names.clone(),
+                index: self.index.clone(),
+                points,
+            };
+        }
+        let mut part = Batch::default();
+        let mut new = vec![0; self.names.len()];
+        for (i, name) in self.names.iter().enumerate() {
+            if used[i] {
+                new[i] = part.series(name);
+            }
+        }
+        part.points = points
+            .into_iter()
+            .map(|p| Point {
+                series: new[p.series],
+                ..p
+            })
+            .collect();
+        part
+    }
+
+    /// Appends a point.
+    pub fn push(&mut self, series: usize, t_us: i64, value: Value) {
+        self.points.push(Point {
+            series,
+            t_us,
+            value,
+        });
+    }
+}
 
 /// One series' part of a batch.
 #[derive(Debug, Clone)]
