@@ -365,8 +365,22 @@ def standby(args):
 # ---------------------------------------------------------------- big
 
 def big(args):
-    conn = connect()
-    conn.execute("SELECT rrd.drop(name) FROM rrd.series WHERE name LIKE 'big.%'")
+    # A database of its own: the suites before leave the test database's
+    # tables large, and 1 GB statements then slow down several times over.
+    base = connect("postgres")
+    base.execute("DROP DATABASE IF EXISTS rrd_big")
+    base.execute("CREATE DATABASE rrd_big")
+    conn = connect("rrd_big")
+    conn.execute("CREATE EXTENSION pg_rrd")
+    try:
+        return big_checks(conn)
+    finally:
+        conn.close()
+        base.execute("DROP DATABASE rrd_big")
+        base.close()
+
+
+def big_checks(conn):
     conn.execute("SELECT rrd.create('big.a', '--step 10 DS:x:GAUGE:30:U:U RRA:AVERAGE:0.5:1:100', "
                  "to_timestamp(1600000000))")
     conn.execute("SELECT rrd.update('big.a', to_timestamp(1600000010), 7)")
