@@ -148,6 +148,22 @@ fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64
     Ok((cf, resolution))
 }
 
+/// A one-series read's arguments, checked, and its reader: the series
+/// name first, then the CF and resolution, then the range.
+fn reader<'a>(
+    name: Option<&'a str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+) -> Result<(&'a str, Reader, i64, i64)> {
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let (start, stop) = range_secs(start, stop)?;
+    let r = named_reader(name, cf, start, stop, resolution)?;
+    Ok((name, r, start, stop))
+}
+
 /// The reader of series `name`, for arguments already checked.
 fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> Result<Reader> {
     Spi::connect_mut(|client| {
@@ -198,10 +214,7 @@ fn fetch_inner(
     if let Some(points) = points {
         return downsampled(name, cf, start, stop, resolution, points);
     }
-    let name = required(name, "series name")?;
-    let (cf, resolution) = fetch_args(cf, resolution)?;
-    let (start, stop) = range_secs(start, stop)?;
-    let r = named_reader(name, cf, start, stop, resolution)?;
+    let (name, r, start, stop) = reader(name, cf, start, stop, resolution)?;
     check_rows(r.rows(), || {
         format!(
             "rrd.fetch of series \"{}\" {} in rows of {} s",
@@ -301,10 +314,7 @@ fn fetch_array_inner(
         ),
     >,
 > {
-    let name = required(name, "series name")?;
-    let (cf, resolution) = fetch_args(cf, resolution)?;
-    let (start, stop) = range_secs(start, stop)?;
-    let r = named_reader(name, cf, start, stop, resolution)?;
+    let (name, r, start, stop) = reader(name, cf, start, stop, resolution)?;
     let count = r.rows();
     if count > MAX_ARRAY_VALUES {
         return Err(RrdError::param(format!(

@@ -4,7 +4,7 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-use rrd_core::error::RrdError;
+use rrd_core::error::{at_most, RrdError};
 
 /// SQLSTATE of each error kind.
 fn code(e: &RrdError) -> PgSqlErrorCode {
@@ -43,13 +43,9 @@ const MESSAGE_CHARS: usize = 2000;
 
 /// Raises `e` as an ERROR; never returns.
 pub fn raise(e: RrdError) -> ! {
-    let mut msg = e.to_string();
-    if let Some((end, _)) = msg.char_indices().nth(MESSAGE_CHARS) {
-        let cut = msg.len() - end;
-        msg.truncate(end);
-        msg.push_str(&format!("... ({cut} more bytes)"));
-    }
-    let mut report = ErrorReport::new(code(&e), msg, "pg_rrd");
+    let msg = e.to_string();
+    let msg = at_most(&msg, MESSAGE_CHARS);
+    let mut report = ErrorReport::new(code(&e), msg.into_owned(), "pg_rrd");
     if let Some(h) = hint(&e) {
         report = report.set_hint(h);
     }

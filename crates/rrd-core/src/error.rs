@@ -108,7 +108,13 @@ pub const SHOWN_CHARS: usize = 200;
 /// `text` as a message quotes it: whole when short, else its first
 /// [`SHOWN_CHARS`] characters and how many bytes were left out.
 pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(SHOWN_CHARS) {
+    at_most(text, SHOWN_CHARS)
+}
+
+/// `text` whole when it has at most `chars` characters, else its first
+/// `chars` characters and how many bytes were left out.
+pub fn at_most(text: &str, chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(chars) {
         None => text.into(),
         Some((end, _)) => format!("{}... ({} more bytes)", &text[..end], text.len() - end).into(),
     }

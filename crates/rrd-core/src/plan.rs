@@ -242,14 +242,14 @@ fn next_group_change(x: i64, k: i64) -> i64 {
     }
 }
 
-/// The running consolidation of one group of rows: the mean, the smallest,
-/// the largest or the last of the known values added, each added in time
-/// order.
+/// The running consolidation of one group of rows: the mean weighted by
+/// each value's weight, the smallest, the largest or the last of the known
+/// values added, each added in time order.
 #[derive(Debug, Clone, Copy)]
 struct Group {
     cf: Cf,
     sum: f64,
-    n: u64,
+    weight: f64,
     acc: f64,
 }
 
@@ -258,17 +258,18 @@ impl Group {
         Group {
             cf,
             sum: 0.0,
-            n: 0,
+            weight: 0.0,
             acc: f64::NAN,
         }
     }
 
-    fn add(&mut self, v: f64) {
+    /// Adds `v` (skipped when unknown) with weight `w`.
+    fn add(&mut self, v: f64, w: f64) {
         if v.is_nan() {
             return;
         }
-        self.sum += v;
-        self.n += 1;
+        self.sum += v * w;
+        self.weight += w;
         self.acc = match self.cf {
             Cf::Min if !self.acc.is_nan() => self.acc.min(v),
             Cf::Max if !self.acc.is_nan() => self.acc.max(v),
@@ -280,7 +281,7 @@ impl Group {
     /// NaN when no value was known.
     fn value(&self) -> f64 {
         match self.cf {
-            Cf::Average if self.n > 0 => self.sum / self.n as f64,
+            Cf::Average if self.weight > 0.0 => self.sum / self.weight,
             Cf::Average => f64::NAN,
             _ => self.acc,
         }
@@ -303,10 +304,11 @@ pub struct Slots<F> {
 }
 
 impl<F: FnMut(i64) -> f64> Slots<F> {
-    /// Adds the slots `lo..=hi` of the range that lie in the window.
-    fn add_to(&mut self, lo: i64, hi: i64, group: &mut Group) {
+    /// Adds the slots `lo..=hi` of the range that lie in the window to
+    /// `group`, each with the weight `weight(g)` gives slot `g`.
+    fn add_to(&mut self, lo: i64, hi: i64, group: &mut Group, weight: impl Fn(i64) -> f64) {
         for g in lo.max(self.first).max(self.window.0)..=hi.min(self.last).min(self.window.1) {
-            group.add((self.value)(g));
+            group.add((self.value)(g), weight(g));
         }
     }
 }
@@ -330,7 +332,7 @@ pub fn downsample<F: FnMut(i64) -> f64>(
     let mut slots = slots;
     (lo..=hi).map(move |group| {
         let mut acc = Group::new(cf);
-        slots.add_to(group * k + 1, group * k + k, &mut acc);
+        slots.add_to(group * k + 1, group * k + k, &mut acc, |_| 1.0);
         ((group + 1) * k, acc.value())
     })
 }
@@ -367,30 +369,13 @@ pub fn resample<F: FnMut(i64) -> f64>(
         // Slots g with (g-1)*step < to and g*step > from.
         let lo = from.div_euclid(step) + 1;
         let hi = (to - 1).div_euclid(step) + 1;
-        let (mut sum, mut w, mut m) = (0.0f64, 0.0f64, f64::NAN);
-        let lo = lo.max(slots.first).max(slots.window.0);
-        let hi = hi.min(slots.last).min(slots.window.1);
-        for g in lo..=hi {
-            let v = (slots.value)(g);
-            if v.is_nan() {
-                continue;
-            }
+        // Each slot weighs the seconds it shares with the row.
+        let mut acc = Group::new(cf);
+        slots.add_to(lo, hi, &mut acc, |g| {
             let (a, b) = ((g - 1) * step, g * step);
-            let overlap = (b.min(to) - a.max(from)) as f64;
-            sum += v * overlap;
-            w += overlap;
-            m = match cf {
-                Cf::Min if !m.is_nan() => m.min(v),
-                Cf::Max if !m.is_nan() => m.max(v),
-                _ => v,
-            };
-        }
-        let v = match cf {
-            Cf::Average if w > 0.0 => sum / w,
-            Cf::Average => f64::NAN,
-            _ => m,
-        };
-        (j, v)
+            (b.min(to) - a.max(from)) as f64
+        });
+        (j, acc.value())
     })
 }
 
