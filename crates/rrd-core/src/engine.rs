@@ -136,34 +136,14 @@ pub fn update(
     runs: &mut Vec<Run>,
 ) -> Result<()> {
     check_shape(def, state)?;
-    // rrdtool's clock starts at the epoch (its PDP arithmetic is unsigned).
-    if t_us < 0 || state.last_up < 0 {
-        return Err(RrdError::TimeRange {
-            msg: format!(
-                "update time {t_us} or last update {} (microseconds) is before the Unix epoch",
-                state.last_up
-            ),
-        });
-    }
-    // Past the year 9999 the rows a time falls in could end beyond the last
-    // timestamptz; a time is refused rather than ever clamped.
-    crate::time::check_storable(t_us, "update time")?;
-    // rrdtool: refused if t < last_up, or the same second with a microsecond
-    // part that is not larger; on one microsecond clock that is t <= last_up.
-    if t_us <= state.last_up {
-        return Err(RrdError::OutOfOrder {
-            series: String::new(),
-            time: t_us.to_string(),
-            last: state.last_up.to_string(),
-        });
-    }
+    check_time(state.last_up, t_us)?;
     let step = def.step;
     let (last_sec, last_usec) = split_time(state.last_up);
     let (cur_sec, cur_usec) = split_time(t_us);
 
     // Seconds since the last update, with the microseconds added as a
     // separately divided fraction, exactly as rrdtool forms it.
-    let mut interval = (cur_sec - last_sec) as f64 + (cur_usec - last_usec) as f64 / 1e6;
+    let mut interval = interval_secs(state.last_up, t_us);
 
     // A gap beyond the heartbeat forgets the previous input before the new
     // one is looked at, so that counters never difference across it.
@@ -290,10 +270,67 @@ fn split_time(t_us: i64) -> (i64, i64) {
     (t_us.div_euclid(US), t_us.rem_euclid(US))
 }
 
+/// Refuses an update at `t_us` after one at `last_up`, as [`update`] does.
+pub fn check_time(last_up: i64, t_us: i64) -> Result<()> {
+    // rrdtool's clock starts at the epoch (its PDP arithmetic is unsigned).
+    if t_us < 0 || last_up < 0 {
+        return Err(RrdError::TimeRange {
+            msg: format!(
+                "update time {t_us} or last update {last_up} (microseconds) is before the Unix epoch"
+            ),
+        });
+    }
+    // Past the year 9999 the rows a time falls in could end beyond the last
+    // timestamptz; a time is refused rather than ever clamped.
+    crate::time::check_storable(t_us, "update time")?;
+    // rrdtool: refused if t < last_up, or the same second with a microsecond
+    // part that is not larger; on one microsecond clock that is t <= last_up.
+    if t_us <= last_up {
+        return Err(RrdError::OutOfOrder {
+            series: String::new(),
+            time: t_us.to_string(),
+            last: last_up.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Seconds from an update at `last_us` to one at `t_us`, with the
+/// microseconds added as a separately divided fraction, as rrdtool forms it.
+pub fn interval_secs(last_us: i64, t_us: i64) -> f64 {
+    let (last_sec, last_usec) = split_time(last_us);
+    let (cur_sec, cur_usec) = split_time(t_us);
+    (cur_sec - last_sec) as f64 + (cur_usec - last_usec) as f64 / 1e6
+}
+
+/// Refuses input `v` (read, so neither unknown nor beyond the heartbeat)
+/// as [`update`] does, given the previous input `previous` (`None`:
+/// unknown): the same checks in the same order as `input_amount`, without
+/// the arithmetic.
+pub fn check_input(def: &Definition, previous: Option<&str>, v: &str) -> Result<()> {
+    let previous = previous.filter(|p| !p.starts_with('U'));
+    match def.ds.kind {
+        DsKind::Counter | DsKind::Derive => check_integer_text(v, def.ds.kind == DsKind::Derive),
+        DsKind::Absolute | DsKind::Gauge => read_float(v).map(|_| ()),
+        DsKind::DCounter | DsKind::DDerive => match previous {
+            Some(p) => {
+                read_float(v)?;
+                read_float(p).map(|_| ())
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+/// Whether the engine reads `v` as a number.
+pub fn reads_as_float(v: &str) -> bool {
+    read_float(v).is_ok()
+}
+
 /// The first 29 bytes of the input, as rrdtool's fixed field keeps them
 /// (cut back to a character boundary, which only matters for text that no
 /// data source kind reads as a number).
-fn keep_last_ds(v: &str) -> String {
+pub fn keep_last_ds(v: &str) -> String {
     let mut end = v.len().min(LAST_DS_KEEP);
     while !v.is_char_boundary(end) {
         end -= 1;

@@ -14,6 +14,8 @@
 //!   resampling and stitched reads.
 //! - [`alter`]: tune, resize, add and drop archives.
 //! - [`glob`]: Graphite name patterns.
+//! - [`journal`]: lanes, tips and the journal's rows: writes checked
+//!   without the engine, folded later.
 //! - [`time`]: epochs, the range of times a series stores, message times.
 //! - [`error`]: the one error type.
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ pub mod def;
 pub mod engine;
 pub mod error;
 pub mod glob;
+pub mod journal;
 pub mod plan;
 pub mod ring;
 pub mod time;

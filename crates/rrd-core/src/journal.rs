@@ -1,0 +1,502 @@
+//! The journal's rules, without storage: which lane a series belongs to,
+//! the little a writer must know of a series to refuse what the engine
+//! would refuse ([`Tip`], [`check`]), and the columnar form of the points
+//! one statement leaves in one lane ([`LaneRow`]).
+//!
+//! A statement of many series does not run the engine. It checks each
+//! point against its series' tip, appends the points to the journal, one
+//! row per lane, and moves the tips, which its lanes' rows hold packed
+//! (one `bigint` per series). A fold later runs the engine over each
+//! series' journal points in time order, which is their order of writing:
+//! the checks let only increasing times in.
+
+use std::collections::BTreeMap;
+
+use crate::batch::Value;
+use crate::def::{Definition, DsKind};
+use crate::engine::{self, State};
+use crate::error::{Result, RrdError};
+
+/// Series per lane, as a power of two: a lane is the series whose ids
+/// share all but the low [`LANE_BITS`] bits.
+pub const LANE_BITS: u32 = 7;
+
+/// Series per lane.
+pub const LANE_WIDTH: usize = 1 << LANE_BITS;
+
+/// The lane of series `id`.
+pub fn lane_of(id: i64) -> i64 {
+    id >> LANE_BITS
+}
+
+/// The place of series `id` in its lane.
+pub fn slot_of(id: i64) -> usize {
+    (id & (LANE_WIDTH as i64 - 1)) as usize
+}
+
+/// The series id at place `slot` of `lane`.
+pub fn id_at(lane: i64, slot: usize) -> i64 {
+    (lane << LANE_BITS) | slot as i64
+}
+
+/// What the last input of a series was, as far as a check needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prev {
+    /// Unknown, or none yet.
+    None,
+    /// Text the engine reads as a number.
+    Number,
+    /// Other text (accepted unread, as rrdtool accepts a DCOUNTER's first
+    /// input), with the text when known: a DCOUNTER or DDERIVE refuses the
+    /// next input with a message that quotes it.
+    Other(Option<String>),
+}
+
+/// The tip of a series: its last update time and what its last input was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    /// Microseconds since the epoch.
+    pub last_up: i64,
+    pub prev: Prev,
+}
+
+impl Tip {
+    /// The tip of a series in `state`.
+    pub fn of(state: &State) -> Tip {
+        Tip {
+            last_up: state.last_up,
+            prev: prev_of(state.last_ds.as_deref()),
+        }
+    }
+
+    /// The tip as a lane row stores it: time x 4 + 1, 2 or 3 for no, a
+    /// numeric or another last input. 0 is "not recorded" (read the state).
+    pub fn pack(&self) -> i64 {
+        let class = match self.prev {
+            Prev::None => 1,
+            Prev::Number => 2,
+            Prev::Other(_) => 3,
+        };
+        self.last_up.saturating_mul(4).saturating_add(class)
+    }
+
+    /// The tip a lane row holds, or `None` if it holds none (0) or holds
+    /// something no tip packs to.
+    pub fn unpack(packed: i64) -> Option<Tip> {
+        if packed <= 0 {
+            return None;
+        }
+        let prev = match packed & 3 {
+            1 => Prev::None,
+            2 => Prev::Number,
+            3 => Prev::Other(None),
+            _ => return None,
+        };
+        Some(Tip {
+            last_up: packed >> 2,
+            prev,
+        })
+    }
+}
+
+/// The class of a stored last input (the engine keeps 29 bytes of it).
+fn prev_of(last_ds: Option<&str>) -> Prev {
+    match last_ds {
+        None => Prev::None,
+        Some(p) if p.starts_with('U') => Prev::None,
+        Some(p) if engine::reads_as_float(p) => Prev::Number,
+        Some(p) => Prev::Other(Some(p.to_string())),
+    }
+}
+
+/// Checks one point against a series' tip exactly as [`engine::update`]
+/// would, without the rest of the state: the engine refuses a point only
+/// for its time, for its own text, or (DCOUNTER, DDERIVE) for the text of
+/// the previous input. Returns the tip after the point, or `Ok(None)` when
+/// the answer needs the previous input's text and the tip does not carry
+/// it (the caller then folds the series and asks again with its state).
+/// Errors are the engine's, before the caller names the series.
+pub fn check(def: &Definition, tip: &Tip, t_us: i64, value: Option<&str>) -> Result<Option<Tip>> {
+    engine::check_time(tip.last_up, t_us)?;
+    let interval = engine::interval_secs(tip.last_up, t_us);
+    let beyond_heartbeat = (def.ds.heartbeat as f64) < interval;
+    if let Some(v) = value.filter(|v| !v.starts_with('U') && !beyond_heartbeat) {
+        let previous = match &tip.prev {
+            Prev::None => None,
+            Prev::Number => Some("0"),
+            Prev::Other(Some(p)) => Some(p.as_str()),
+            Prev::Other(None) => {
+                if matches!(def.ds.kind, DsKind::DCounter | DsKind::DDerive) {
+                    return Ok(None);
+                }
+                Some("0")
+            }
+        };
+        engine::check_input(def, previous, v)?;
+    }
+    let kept = value.filter(|v| *v != "U").map(engine::keep_last_ds);
+    Ok(Some(Tip {
+        last_up: t_us,
+        prev: prev_of(kept.as_deref()),
+    }))
+}
+
+/// The points one statement leaves in one lane, as the journal row holds
+/// them: per point its series' place in the lane, its time and its value.
+/// When every point has the same time (a collector's step) the row holds
+/// that time once. Values are doubles (NaN: unknown); the exact decimal
+/// text of a `numeric` input goes beside them in `text`, which is absent
+/// when no point has one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LaneRow {
+    pub slots: Vec<i16>,
+    pub times: Vec<i64>,
+    pub values: Vec<f64>,
+    pub text: Option<Vec<Option<String>>>,
+}
+
+impl LaneRow {
+    /// Appends a point of the series at `slot`.
+    pub fn push(&mut self, slot: usize, t_us: i64, value: &Value) {
+        let n = self.slots.len();
+        // Times are kept once while they are all the same.
+        if n == 0 {
+            self.times.push(t_us);
+        } else if self.times.len() > 1 || self.times[0] != t_us {
+            if self.times.len() == 1 {
+                self.times = vec![self.times[0]; n];
+            }
+            self.times.push(t_us);
+        }
+        self.slots.push(slot as i16);
+        match value {
+            Value::Unknown => self.values.push(f64::NAN),
+            Value::Float(x) => self.values.push(*x),
+            Value::Text(s) => {
+                self.values.push(f64::NAN);
+                let text = self.text.get_or_insert_with(|| vec![None; n]);
+                text.resize(n, None);
+                text.push(Some(s.clone()));
+            }
+        }
+        if let Some(text) = &mut self.text {
+            text.resize(n + 1, None);
+        }
+    }
+
+    /// Points in the row.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the row holds no point.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The row's points, `(slot, time, value)`, or what is wrong with the
+    /// stored row.
+    pub fn points(&self) -> Result<Vec<(usize, i64, Value)>> {
+        let n = self.slots.len();
+        let corrupt = |what: &str| RrdError::Corrupt {
+            msg: format!("journal row of {n} points: {what}"),
+        };
+        if self.values.len() != n || !(self.times.len() == n || self.times.len() == 1 && n > 0) {
+            return Err(corrupt("its arrays differ in length"));
+        }
+        if self.text.as_ref().is_some_and(|t| t.len() != n) {
+            return Err(corrupt("its text array differs in length"));
+        }
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let slot = usize::try_from(self.slots[i])
+                .ok()
+                .filter(|&s| s < LANE_WIDTH)
+                .ok_or_else(|| corrupt(&format!("slot {} is outside a lane", self.slots[i])))?;
+            let t = if self.times.len() == 1 {
+                self.times[0]
+            } else {
+                self.times[i]
+            };
+            let value = match self.text.as_ref().and_then(|t| t[i].clone()) {
+                Some(s) => Value::Text(s),
+                None => Value::from_float(Some(self.values[i])),
+            };
+            out.push((slot, t, value));
+        }
+        Ok(out)
+    }
+}
+
+/// The pending points of a lane's journal rows, per series place, each
+/// series' points in time order (stable: a repeated time, which no check
+/// lets in, would keep its order of writing).
+pub fn by_series(rows: &[LaneRow]) -> Result<BTreeMap<usize, Vec<(i64, Value)>>> {
+    let mut out: BTreeMap<usize, Vec<(i64, Value)>> = BTreeMap::new();
+    for row in rows {
+        for (slot, t, v) in row.points()? {
+            out.entry(slot).or_default().push((t, v));
+        }
+    }
+    for points in out.values_mut() {
+        if points.windows(2).any(|w| w[0].0 > w[1].0) {
+            points.sort_by_key(|p| p.0);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{apply_point, float_text, OnBad, SeriesWork};
+    use crate::def;
+    use crate::ring::Holes;
+    use crate::testrng::Lcg;
+    use crate::time;
+    use std::rc::Rc;
+
+    const DEFS: [&str; 6] = [
+        "--step 10 DS:v:GAUGE:25:U:U RRA:AVERAGE:0.5:1:7 RRA:MAX:0.5:3:5",
+        "--step 5 DS:c:COUNTER:12:U:U RRA:AVERAGE:0.3:1:10 RRA:MIN:0.5:4:3",
+        "--step 10 DS:d:DERIVE:15:0:U RRA:AVERAGE:0.5:1:20",
+        "--step 10 DS:a:ABSOLUTE:30:U:U RRA:LAST:0.5:1:20",
+        "--step 10 DS:x:DCOUNTER:30:U:U RRA:AVERAGE:0.5:1:20",
+        "--step 10 DS:y:DDERIVE:30:U:U RRA:AVERAGE:0.5:2:20",
+    ];
+
+    /// Inputs of every sort: numbers, integers, signs, junk, unknowns.
+    fn input(rng: &mut Lcg) -> Option<String> {
+        Some(match rng.next_u64() % 12 {
+            0 => return None,
+            1 => "U".into(),
+            2 => "Ujunk".into(),
+            3 => "1.5".into(),
+            4 => "-7".into(),
+            5 => "abc".into(),
+            6 => "12x".into(),
+            7 => "nan".into(),
+            8 => "inf".into(),
+            9 => "1e3".into(),
+            _ => (rng.next_u64() % 100_000).to_string(),
+        })
+    }
+
+    /// The law the journal rests on: a tip refuses exactly what the engine
+    /// refuses, with the same error, and moves as the state does.
+    #[test]
+    fn tips_refuse_what_the_engine_refuses() {
+        let mut rng = Lcg(29);
+        for case in 0..600 {
+            let def = def::parse(DEFS[case % DEFS.len()]).unwrap();
+            let mut state = State::new(&def, 1_000_000 * time::US);
+            let mut tip = Tip::of(&state);
+            let mut runs = Vec::new();
+            for step in 0..80 {
+                let t = state.last_up
+                    + match rng.next_u64() % 9 {
+                        0 => -((rng.next_u64() % 3) as i64) * time::US,
+                        1 => (rng.next_u64() % 100) as i64 * time::US,
+                        2 => (rng.next_u64() % 999_999) as i64,
+                        _ => (1 + rng.next_u64() % 12) as i64 * time::US,
+                    };
+                let v = input(&mut rng);
+                // Half the time the tip comes back from its packed form.
+                let known = if rng.next_u64() % 2 == 0 {
+                    Tip::unpack(tip.pack()).unwrap()
+                } else {
+                    tip.clone()
+                };
+                let checked = check(&def, &known, t, v.as_deref());
+                let checked = match checked {
+                    Ok(None) => {
+                        assert_eq!(known.prev, Prev::Other(None));
+                        check(&def, &tip, t, v.as_deref())
+                    }
+                    other => other,
+                };
+                let mut next = state.clone();
+                let applied = engine::update(&def, &mut next, t, v.as_deref(), &mut runs);
+                match (&checked, &applied) {
+                    (Ok(Some(new)), Ok(())) => {
+                        assert_eq!(*new, Tip::of(&next), "case {case} step {step}");
+                        state = next;
+                        tip = new.clone();
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    _ => panic!("case {case} step {step}: {checked:?} vs {applied:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tips_pack_and_lanes_split_ids() {
+        for tip in [
+            Tip {
+                last_up: 0,
+                prev: Prev::None,
+            },
+            Tip {
+                last_up: 253_402_300_799_999_999,
+                prev: Prev::Number,
+            },
+        ] {
+            assert_eq!(Tip::unpack(tip.pack()), Some(tip));
+        }
+        assert_eq!(Tip::unpack(0), None);
+        assert_eq!(Tip::unpack(-5), None);
+        assert_eq!(Tip::unpack(4), None);
+        for id in [1i64, 127, 128, 129, 1 << 40] {
+            assert_eq!(id_at(lane_of(id), slot_of(id)), id);
+        }
+        assert_eq!(lane_of(127), 0);
+        assert_eq!(lane_of(128), 1);
+    }
+
+    #[test]
+    fn lane_rows_keep_one_time_while_they_can() {
+        let mut row = LaneRow::default();
+        row.push(3, 10, &Value::Float(1.0));
+        row.push(4, 10, &Value::Unknown);
+        assert_eq!(row.times, vec![10]);
+        row.push(5, 20, &Value::Text("18446744073709551615".into()));
+        assert_eq!(row.times, vec![10, 10, 20]);
+        let points = row.points().unwrap();
+        assert_eq!(points[0], (3, 10, Value::Float(1.0)));
+        assert_eq!(points[1], (4, 10, Value::Unknown));
+        assert_eq!(
+            points[2],
+            (5, 20, Value::Text("18446744073709551615".into()))
+        );
+        let mut bad = row.clone();
+        bad.slots[0] = 200;
+        assert!(bad.points().is_err());
+        bad = row.clone();
+        bad.values.pop();
+        assert!(bad.points().is_err());
+    }
+
+    /// What storage holds for the series of one lane.
+    #[derive(Default, Clone)]
+    struct Stored {
+        chunks: BTreeMap<(usize, usize, u32), Vec<f64>>,
+        states: BTreeMap<usize, (State, Vec<Holes>)>,
+    }
+
+    /// Folds `points` of each series into `stored` as one batch per
+    /// series, as the extension's fold does.
+    fn fold(defs: &[Rc<Definition>], stored: &mut Stored, rows: &[LaneRow]) {
+        let mut text = String::new();
+        let mut runs = Vec::new();
+        for (slot, points) in by_series(rows).unwrap() {
+            let (state, holes) = stored.states[&slot].clone();
+            let mut w = SeriesWork::new(1, "s".into(), Rc::clone(&defs[slot]), 3, state, holes);
+            for (i, (t, v)) in points.iter().enumerate() {
+                let v = match v {
+                    Value::Unknown => None,
+                    Value::Float(x) => {
+                        float_text(*x, &mut text);
+                        Some(text.as_str())
+                    }
+                    Value::Text(s) => Some(s.as_str()),
+                };
+                let skipped =
+                    apply_point(&mut w, i as u64 + 1, *t, v, OnBad::Fail, &mut runs).unwrap();
+                assert!(!skipped);
+            }
+            for (a, edits) in w.edits.iter().enumerate() {
+                let ring = w.ring(a);
+                for (&c, edit) in edits {
+                    let old = stored.chunks.get(&(slot, a, c)).map(Vec::as_slice);
+                    let dp = ring.apply_edit(c, old, edit);
+                    stored.chunks.insert((slot, a, c), dp);
+                }
+            }
+            stored.states.insert(slot, (w.state, w.holes));
+        }
+    }
+
+    /// Any split of a history into statements and any placement of folds
+    /// store the same rows, state and holes as a fold after every
+    /// statement: the journal changes when points are consolidated, never
+    /// what they consolidate to.
+    #[test]
+    fn folds_anywhere_store_the_same() {
+        let mut rng = Lcg(41);
+        for case in 0..150 {
+            let nseries = 1 + (rng.next_u64() % 5) as usize;
+            let defs: Vec<Rc<Definition>> = (0..nseries)
+                .map(|i| Rc::new(def::parse(DEFS[(case + i) % 3]).unwrap()))
+                .collect();
+            let start = 1_000_000 * time::US;
+            let mut fresh = Stored::default();
+            for (slot, d) in defs.iter().enumerate() {
+                fresh.states.insert(slot, (State::new(d, start), Vec::new()));
+            }
+            // A history checked as the writers check it.
+            let mut tips: Vec<Tip> = (0..nseries).map(|s| Tip::of(&fresh.states[&s].0)).collect();
+            let mut statements: Vec<LaneRow> = Vec::new();
+            for _ in 0..(1 + rng.next_u64() % 12) {
+                let mut row = LaneRow::default();
+                let step_t = tips.iter().map(|t| t.last_up).max().unwrap()
+                    + (1 + rng.next_u64() % 40) as i64 * time::US;
+                for _ in 0..(1 + rng.next_u64() % 8) {
+                    let s = (rng.next_u64() as usize) % nseries;
+                    let t = if rng.next_u64() % 3 == 0 {
+                        step_t
+                    } else {
+                        tips[s].last_up + (1 + rng.next_u64() % 15) as i64 * time::US
+                    };
+                    let value = match rng.next_u64() % 5 {
+                        0 => Value::Unknown,
+                        1 => Value::Text((rng.next_u64() % 500).to_string()),
+                        _ => Value::Float((rng.next_u64() % 1000) as f64),
+                    };
+                    let mut text = String::new();
+                    let v = match &value {
+                        Value::Unknown => None,
+                        Value::Float(x) => {
+                            float_text(*x, &mut text);
+                            Some(text.as_str())
+                        }
+                        Value::Text(s) => Some(s.as_str()),
+                    };
+                    if let Ok(Some(tip)) = check(&defs[s], &tips[s], t, v) {
+                        tips[s] = tip;
+                        row.push(s, t, &value);
+                    }
+                }
+                if !row.is_empty() {
+                    statements.push(row);
+                }
+            }
+            let mut each = fresh.clone();
+            for row in &statements {
+                fold(&defs, &mut each, std::slice::from_ref(row));
+            }
+            let mut journal = Vec::new();
+            let mut placed = fresh.clone();
+            for row in &statements {
+                journal.push(row.clone());
+                if rng.next_u64() % 3 == 0 {
+                    fold(&defs, &mut placed, &journal);
+                    journal.clear();
+                }
+            }
+            fold(&defs, &mut placed, &journal);
+            assert_eq!(
+                format!("{:?}", each.chunks),
+                format!("{:?}", placed.chunks),
+                "case {case}"
+            );
+            for s in 0..nseries {
+                assert_eq!(
+                    format!("{:?}", each.states[&s]),
+                    format!("{:?}", placed.states[&s]),
+                    "case {case} series {s}"
+                );
+            }
+        }
+    }
+}
