@@ -68,12 +68,16 @@ CREATE TABLE rrd.chunk (
 ALTER TABLE rrd.chunk ALTER COLUMN dp SET STORAGE PLAIN;
 
 -- Deleting series (rrd.drop, or DELETE on rrd.series) removes their rows;
--- TRUNCATE of rrd.series empties the other two tables too.
+-- TRUNCATE of rrd.series empties the other tables too. Both tell every
+-- backend's cache of names (rrd._names_changed).
 CREATE FUNCTION rrd._series_deleted() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM rrd.chunk c USING gone g WHERE c.series_id OPERATOR(pg_catalog.=) g.id;
     DELETE FROM rrd.state s USING gone g WHERE s.series_id OPERATOR(pg_catalog.=) g.id;
+    DELETE FROM rrd.tip t USING gone g WHERE t.series_id OPERATOR(pg_catalog.=) g.id;
+    -- Their journal points are dropped by the next fold of their lanes.
+    PERFORM rrd._names_changed();
     RETURN NULL;
 END
 $$;
@@ -83,7 +87,8 @@ CREATE TRIGGER series_deleted AFTER DELETE ON rrd.series
 CREATE FUNCTION rrd._series_truncated() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    TRUNCATE rrd.state, rrd.chunk;
+    TRUNCATE rrd.state, rrd.chunk, rrd.lane, rrd.journal, rrd.tip;
+    PERFORM rrd._names_changed();
     RETURN NULL;
 END
 $$;

@@ -83,7 +83,7 @@ fn with_data(names: Vec<String>, (from, until): Range) -> Result<Vec<String>> {
     let until = secs(until, "until", i64::MAX / 4)?;
     Spi::connect_mut(|client| {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let loaded = storage::state::load_many(client, &refs, false)?;
+        let loaded = storage::state::load_many_current(client, &refs)?;
         Ok(names
             .into_iter()
             .filter(|n| {
@@ -282,6 +282,7 @@ fn rename_inner(old: Option<&str>, new: Option<&str>) -> Result<()> {
     let old = required(old, "series name")?;
     let new = new_name(required(new, "new name")?, "new name")?;
     Spi::connect_mut(|client| {
+        crate::flush::fold_named(client, old)?;
         let series = storage::state::load(client, old, true)?;
         if old == new {
             return Ok(());

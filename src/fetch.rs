@@ -167,7 +167,7 @@ fn reader<'a>(
 /// The reader of series `name`, for arguments already checked.
 fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> Result<Reader> {
     Spi::connect_mut(|client| {
-        let series = storage::state::load(client, name, false)?;
+        let series = storage::state::load_current(client, name)?;
         series_reader(client, &series, cf, start, stop, resolution)
     })
 }
@@ -362,7 +362,7 @@ pub fn fetch_names(
     let (start, stop) = range_secs(start, stop)?;
     let readers = Spi::connect_mut(|client| {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut loaded = storage::state::load_many(client, &refs, false)?;
+        let mut loaded = storage::state::load_many_current(client, &refs)?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             if let Some(series) = loaded.remove(&name) {
@@ -487,7 +487,7 @@ fn stitched_inner(
     let (cf, _) = fetch_args(cf, None)?;
     let (start, stop) = range_secs(start, stop)?;
     let parts = Spi::connect_mut(|client| {
-        let series = storage::state::load(client, name, false)?;
+        let series = storage::state::load_current(client, name)?;
         let last = time::floor_secs(series.state.last_up);
         plan::stitch(&series.def, last, cf, start, stop)?
             .into_iter()

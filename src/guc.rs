@@ -9,8 +9,58 @@ pub static SKIP_BAD_POINTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// `pg_rrd.max_fetch_rows`: the most rows one read returns.
 pub static MAX_FETCH_ROWS: GucSetting<i32> = GucSetting::<i32>::new(50_000_000);
 
+/// `pg_rrd.flush_interval`: seconds between the background worker's folds.
+pub static FLUSH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(300);
+
+/// `pg_rrd.flush_database`: the database whose journal the worker folds.
+pub static FLUSH_DATABASE: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"postgres"));
+
+/// The database the worker folds.
+pub fn flush_database() -> String {
+    FLUSH_DATABASE
+        .get()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether this backend's database is the one the worker folds.
+pub fn flush_database_is_current() -> bool {
+    // SAFETY: the database of this backend, known once it is connected.
+    let current = unsafe {
+        let name = pgrx::pg_sys::get_database_name(pgrx::pg_sys::MyDatabaseId);
+        if name.is_null() {
+            return false;
+        }
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    current == flush_database()
+}
+
 /// Registers the settings; called once when the library is loaded.
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"pg_rrd.flush_interval",
+        c"Seconds between the background worker's folds of the journal.",
+        c"Each fold rewrites the state and chunk rows of the series it folds once; \
+          folding about once per checkpoint cycle gives each of their pages one \
+          full-page image per cycle. Needs pg_rrd in shared_preload_libraries.",
+        &FLUSH_INTERVAL,
+        1,
+        86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_string_guc(
+        c"pg_rrd.flush_database",
+        c"The database whose journal the background worker folds.",
+        c"Needs pg_rrd in shared_preload_libraries. A change restarts the worker.",
+        &FLUSH_DATABASE,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     GucRegistry::define_bool_guc(
         c"pg_rrd.skip_bad_points",
         c"Skip refused points written to rrd.points instead of failing the statement.",

@@ -3,7 +3,8 @@
 //! The rules live in the pure crate `rrd_core` (`crates/rrd-core`); this
 //! crate is the SQL glue (see `docs/architecture.md`):
 //! - one module per SQL concept, each matching its page in `docs/`:
-//!   `rrd_type`, `series`, `update`, `ingest`, `fetch`, `catalog`, `tune`;
+//!   `rrd_type`, `series`, `update`, `ingest`, `journal`, `flush`, `fetch`,
+//!   `catalog`, `tune`; `worker` is the background worker;
 //! - `schema` loads the tables; `storage` is the one door to them;
 //! - `args` (argument checks shared by several functions), `guc` (the
 //!   settings), `sqlstate` (errors to SQLSTATEs), `interrupts` (letting a
@@ -12,9 +13,11 @@
 mod args;
 mod catalog;
 mod fetch;
+mod flush;
 mod guc;
 mod ingest;
 mod interrupts;
+mod journal;
 mod rrd_type;
 mod schema;
 mod series;
@@ -22,6 +25,7 @@ mod sqlstate;
 mod storage;
 mod tune;
 mod update;
+mod worker;
 
 ::pgrx::pg_module_magic!();
 
@@ -29,6 +33,7 @@ mod update;
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::init();
+    worker::register();
 }
 
 /// Required by `cargo pgrx test`.

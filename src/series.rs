@@ -29,7 +29,7 @@ fn load_named_with<T>(
 ) -> Result<(Series, T)> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| {
-        let s = storage::state::load(client, name, false)?;
+        let s = storage::state::load_current(client, name)?;
         let extra = more(client, s.id);
         Ok((s, extra))
     })
@@ -92,6 +92,7 @@ fn create_inner(
         let id = storage::series::insert_series(client, name, &def, width, meta, tags)?;
         storage::state::insert_state(client, id, &state);
         storage::chunk::allocate_chunks(client, id, &def, width);
+        storage::journal::ensure_lane(client, rrd_core::journal::lane_of(id));
         Ok(id)
     })
 }

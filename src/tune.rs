@@ -16,13 +16,14 @@ use rrd_core::error::{Result, RrdError};
 use rrd_core::ring::Stored;
 use rrd_core::time;
 
-/// Runs `f` on series `name` loaded under lock.
+/// Runs `f` on series `name` loaded under lock, its journal folded first.
 fn with_series<T>(
     name: Option<&str>,
     f: impl FnOnce(&SpiClient<'_>, Series) -> Result<T>,
 ) -> Result<T> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| {
+        crate::flush::fold_named(client, name)?;
         let series = storage::state::load(client, name, true)?;
         f(client, series)
     })

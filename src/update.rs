@@ -1,6 +1,7 @@
 //! `rrd.update(name, t, v)`: one point, and [`apply`], which every write
-//! path (one point, arrays, `rrd.points`) ends in: the points of a batch
-//! run through the engine in order, and each changed row is written once.
+//! path (one point, arrays, `rrd.points`) ends in: a batch of many series
+//! goes to the journal; the points of one series run through the engine in
+//! order, and each changed row is written once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,39 +10,68 @@ use pgrx::spi::Spi;
 
 use rrd_core::batch::{self, Batch, OnBad, SeriesWork, Value};
 use rrd_core::error::{Result, RrdError};
+use rrd_core::journal::{lane_of, slot_of, Tip};
 
 use crate::args::{required, unix_us};
+use crate::flush;
 use crate::interrupts;
+use crate::journal;
 use crate::sqlstate::OrRaise;
 use crate::storage;
+use crate::storage::journal::Hold;
 
-/// Applies a batch: runs every point through the engine in order, then
-/// writes each changed state row and chunk row once. Returns the number of
-/// points skipped (always 0 with `OnBad::Fail`, where the first refused
-/// point fails the whole batch).
-///
-/// A batch of one series reads it without a lock. Its state row is
-/// rewritten only if it is still the version that was read, which also
-/// locks it; if another transaction changed it in between, it is read
-/// again under lock and the points are run again.
-///
-/// A batch of many series locks all their state rows first, in id order.
-/// Locking some rows by rewriting them and the rest afterwards would let
-/// two batches deadlock: each would hold rows the other then waits for.
-/// Locks taken in one order by every batch never form a cycle.
-///
-/// The chunk rows are read and written only once every state row is held.
+/// Applies a batch, the end of every write path. A batch of many series
+/// goes to the journal ([`journal::append`]); a batch of one series is
+/// applied directly ([`direct`]). Returns the number of points skipped
+/// (always 0 with `OnBad::Fail`, where the first refused point fails the
+/// whole batch).
 pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
-    if batch.names.is_empty() {
-        return Ok(0);
+    match batch.names.len() {
+        0 => Ok(0),
+        1 => direct(batch, on_bad),
+        _ => journal::append(batch, on_bad),
     }
+}
+
+/// Applies the points of one series: runs them through the engine in
+/// order, then writes its state row and each changed chunk row once.
+///
+/// The series is read without a lock. Its state row is rewritten only if
+/// it is still the version that was read, which also locks it; if another
+/// transaction changed it in between, it is read again under lock and the
+/// points are run again.
+///
+/// Writers of one series each share its lane, so that they do not wait
+/// on each other; a statement that journals points of the lane holds it
+/// alone. If the journal holds points of the series, its lane is folded
+/// first. The series is then marked as written directly, so that the next
+/// journaling statement takes its tip from the state row.
+fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
-        let mut loaded = if names.len() > 1 {
-            storage::state::lock_and_load_many(client, &names)?
-        } else {
-            storage::state::load_many(client, &names, false)?
-        };
+        let mut loaded = storage::state::load_many(client, &names, false)?;
+        let id = loaded
+            .get(names[0])
+            .map(|s| s.id)
+            .ok_or_else(|| RrdError::UnknownSeries {
+                name: names[0].to_string(),
+            })?;
+        let lane = lane_of(id);
+        let took = storage::journal::lock_lane(lane, Hold::Shared);
+        // SAFETY: the isolation level of the running transaction.
+        let snapshot_per_xact =
+            unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
+        let lanes = storage::journal::lanes(client, &[lane], snapshot_per_xact)?;
+        let tip = lanes
+            .get(&lane)
+            .and_then(|l| Tip::unpack(l.tips[slot_of(id)]));
+        if tip.is_some_and(|t| t.last_up > loaded[names[0]].state.last_up) {
+            if took {
+                storage::journal::unlock_lane(lane, Hold::Shared);
+            }
+            flush::fold_series(client, id)?;
+            loaded = storage::state::load_many(client, &names, false)?;
+        }
         let mut works = names
             .iter()
             .map(|n| series_work(&mut loaded, n))
@@ -75,6 +105,9 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         }
         let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
         storage::chunk::write_chunks(client, &changed);
+        if !changed.is_empty() {
+            storage::journal::mark_direct(client, id);
+        }
         Ok(skipped.iter().sum())
     })
 }

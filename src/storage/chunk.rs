@@ -395,6 +395,22 @@ pub fn read_slots(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi
             .collect();
         read_chunks(client, series.id, a, Some(wanted))
     };
+    let mut chunks = chunks;
+    // Pending journal points, over the rows read.
+    if let Some(edits) = series.pending.get(a) {
+        let wanted: Option<HashSet<u32>> = if lo > hi || (hi - lo + 1) as u64 >= rows {
+            None
+        } else {
+            Some(ring.chunks_between(lo, hi).into_iter().collect())
+        };
+        for (&c, edit) in edits {
+            if lo > hi || wanted.as_ref().is_some_and(|w| !w.contains(&c)) {
+                continue;
+            }
+            let dp = ring.apply_edit(c, chunks.get(&c).map(Vec::as_slice), edit);
+            chunks.insert(c, dp);
+        }
+    }
     Stored {
         ring,
         holes: series.holes[a].clone(),

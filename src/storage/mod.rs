@@ -18,6 +18,8 @@ use rrd_core::error::{Result, RrdError};
 use crate::sqlstate::spi;
 
 pub mod chunk;
+pub mod journal;
+pub mod names;
 pub mod series;
 pub mod state;
 
@@ -129,5 +131,19 @@ fn definition(id: i64, bytes: &[u8]) -> Result<Rc<Definition>> {
         let def = Rc::new(def);
         defs.insert(id, (bytes.to_vec(), Rc::clone(&def)));
         Ok(def)
+    })
+}
+
+/// Whether pg_rrd is installed in this database.
+pub fn extension_installed(client: &SpiClient<'_>) -> bool {
+    pinned(|| {
+        client
+            .select(
+                "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_rrd'",
+                None,
+                &[],
+            )
+            .map(|t| !t.is_empty())
+            .unwrap_or(false)
     })
 }

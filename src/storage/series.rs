@@ -103,6 +103,7 @@ pub fn rename_series(client: &SpiClient<'_>, id: i64, name: &str) {
         &[id.into(), name.into()],
         true,
     );
+    super::names::forget();
 }
 
 /// The metadata and tags of series `id`.

@@ -1,17 +1,18 @@
 //! The state rows (`rrd.state`): loading series with their definitions and
 //! states, and writing states back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
-use rrd_core::batch::SeriesWork;
+use rrd_core::batch::{self, OnBad, SeriesWork, Value};
 use rrd_core::def::Definition;
 use rrd_core::engine::{CdpState, State};
 use rrd_core::error::{shown, Result, RrdError};
-use rrd_core::ring::Holes;
+use rrd_core::journal::{self, lane_of, slot_of};
+use rrd_core::ring::{ChunkEdit, Holes};
 
 use super::{definition, run};
 use crate::sqlstate::spi;
@@ -28,6 +29,10 @@ pub struct Series {
     /// state or definition rewrites that row, so an unchanged version
     /// means the series is as loaded.
     pub version: i64,
+    /// Per archive, what the journal's pending points change in its chunk
+    /// rows (empty when nothing is pending or the series was loaded to be
+    /// written): `state` and `holes` already include those points.
+    pub pending: Vec<BTreeMap<u32, ChunkEdit>>,
 }
 
 /// Holes per archive from the stored `(archive, first, last)` triples.
@@ -74,16 +79,13 @@ macro_rules! load_sql {
 
 const LOAD: &str = load_sql!("");
 
+/// The statement that loads series by id, after their lanes are held.
+const LOAD_IDS: &str = "SELECT s.id, s.name, s.def::bytea, s.chunk_width, st.last_up, st.last_ds, \
+     st.pdp_val, st.pdp_unknown_sec, st.cdp_val, st.cdp_unknown, st.holes, st.xmin::text::int8 \
+     FROM pg_catalog.unnest($1::int8[]) AS n(id) \
+     JOIN rrd.series s ON s.id = n.id JOIN rrd.state st ON st.series_id = s.id";
+
 const LOAD_LOCKED: &str = load_sql!(" ORDER BY s.id FOR NO KEY UPDATE OF st FOR KEY SHARE OF s");
-
-/// `LOAD` run after [`LOCK_STATES`], as a writing statement: it reads
-/// with a new snapshot, so it sees what was committed before the locks.
-const LOAD_FRESH: &str = load_sql!(" ORDER BY s.id");
-
-/// Locks the state rows of series by name, in id order.
-const LOCK_STATES: &str = "SELECT st.series_id FROM pg_catalog.unnest($1::text[]) AS n(name) \
-     JOIN rrd.series s ON s.name = n.name JOIN rrd.state st ON st.series_id = s.id \
-     ORDER BY s.id FOR NO KEY UPDATE OF st";
 
 /// Loads the series `names` (distinct), in id order, keyed by name. With
 /// `lock`, takes their state rows' locks (in id order, so that two batches
@@ -100,28 +102,6 @@ pub fn load_many(
     } else {
         load_with(client, LOAD, false, names)
     }
-}
-
-/// Locks the state rows of the series `names` (distinct) in id order, then
-/// loads them as [`load_many`] does: for a batch of many series, which
-/// must hold all its rows before it rewrites any (see `update::apply`).
-/// One lock per series, on its state row: every change of a definition
-/// rewrites the state row under that lock, so once the state rows are
-/// held, the series rows a new snapshot reads are the ones that go with
-/// them.
-pub fn lock_and_load_many(
-    client: &SpiClient<'_>,
-    names: &[&str],
-) -> Result<HashMap<String, Series>> {
-    let list: Vec<&str> = names.to_vec();
-    run(
-        client,
-        LOCK_STATES,
-        &[pg_sys::TEXTARRAYOID],
-        &[list.into()],
-        true,
-    );
-    load_with(client, LOAD_FRESH, true, names)
 }
 
 /// Runs one of the `LOAD` statements for `names`; see [`load_many`].
@@ -226,7 +206,116 @@ fn decode(row: &pgrx::spi::SpiHeapTupleData<'_>) -> std::result::Result<Series, 
         state,
         holes,
         version,
+        pending: Vec::new(),
     })
+}
+
+/// Loads the series `ids` that still exist, by id, with names, as a
+/// writing statement (it sees what was committed before the caller's
+/// locks).
+pub fn load_ids(client: &SpiClient<'_>, ids: &[i64]) -> Result<HashMap<i64, (String, Series)>> {
+    let table = run(
+        client,
+        LOAD_IDS,
+        &[pg_sys::INT8ARRAYOID],
+        &[ids.to_vec().into()],
+        true,
+    );
+    let mut out = HashMap::with_capacity(ids.len());
+    for row in table {
+        let name: String = spi(row.get(2)).unwrap_or_default();
+        let series = decode(&row).map_err(|what| RrdError::Corrupt {
+            msg: format!("series \"{}\": {what}", shown(&name)),
+        })?;
+        out.insert(series.id, (name, series));
+    }
+    Ok(out)
+}
+
+/// Loads series by name for a read: as stored, with the points still
+/// pending in the journal applied in memory (see [`Series::pending`]).
+pub fn load_many_current(
+    client: &SpiClient<'_>,
+    names: &[&str],
+) -> Result<HashMap<String, Series>> {
+    let mut all = load_many(client, names, false)?;
+    let mut refs: Vec<&mut Series> = all.values_mut().collect();
+    merge_pending(client, &mut refs)?;
+    Ok(all)
+}
+
+/// Loads one series for a read; see [`load_many_current`].
+pub fn load_current(client: &SpiClient<'_>, name: &str) -> Result<Series> {
+    let mut all = load_many_current(client, &[name])?;
+    all.remove(name).ok_or_else(|| RrdError::UnknownSeries {
+        name: name.to_string(),
+    })
+}
+
+/// Applies to each of `series`, in memory, the points the journal holds
+/// for it, as a fold would.
+fn merge_pending(client: &SpiClient<'_>, series: &mut [&mut Series]) -> Result<()> {
+    let mut lanes: Vec<i64> = series.iter().map(|s| lane_of(s.id)).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    let rows = super::journal::rows(client, &lanes, false)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut points: HashMap<i64, BTreeMap<usize, Vec<(i64, Value)>>> = HashMap::new();
+    for (lane, lane_rows) in &rows {
+        points.insert(*lane, journal::by_series(lane_rows)?);
+    }
+    for s in series.iter_mut() {
+        let Some(mine) = points
+            .get_mut(&lane_of(s.id))
+            .and_then(|m| m.remove(&slot_of(s.id)))
+        else {
+            continue;
+        };
+        let work = run_pending(s, String::new(), &mine);
+        s.state = work.state;
+        s.holes = work.holes;
+        s.pending = work.edits;
+    }
+    Ok(())
+}
+
+/// The work of applying `points` to `series` as loaded. A point the
+/// engine refuses (which no writer's check lets into the journal) is left
+/// out with a warning rather than ever blocking the series.
+pub fn run_pending(series: &Series, name: String, points: &[(i64, Value)]) -> SeriesWork {
+    let mut work = SeriesWork::new(
+        series.id,
+        name,
+        Rc::clone(&series.def),
+        series.width,
+        series.state.clone(),
+        series.holes.clone(),
+    );
+    work.version = series.version;
+    let mut runs = Vec::new();
+    let mut text = String::new();
+    for (i, (t, v)) in points.iter().enumerate() {
+        crate::interrupts::every(i);
+        let value = match v {
+            Value::Unknown => None,
+            Value::Float(x) => {
+                batch::float_text(*x, &mut text);
+                Some(text.as_str())
+            }
+            Value::Text(s) => Some(s.as_str()),
+        };
+        if let Err(e) =
+            batch::apply_point(&mut work, i as u64 + 1, *t, value, OnBad::Fail, &mut runs)
+        {
+            pgrx::warning!(
+                "pg_rrd: a journal point of series {} left out: {e}",
+                series.id
+            );
+        }
+    }
+    work
 }
 
 /// Loads one series by name; see [`load_many`].
@@ -390,7 +479,10 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
 }
 
 /// Stores a changed definition, state and holes of series `id`, whatever
-/// the stored state was: the caller holds the series' locks.
+/// the stored state was: the caller holds the series' locks and its lane,
+/// folded. Writers' caches of the definition are invalidated, and the
+/// series marked so that its next journaled point is checked against the
+/// new state.
 pub fn replace_series(
     client: &SpiClient<'_>,
     id: i64,
@@ -413,4 +505,6 @@ pub fn replace_series(
         state,
         holes,
     );
+    super::names::forget();
+    super::journal::mark_direct(client, id);
 }

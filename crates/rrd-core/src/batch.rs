@@ -168,17 +168,8 @@ impl SeriesWork {
     pub fn update(&mut self, t_us: i64, value: Option<&str>, runs: &mut Vec<Run>) -> Result<()> {
         runs.clear();
         let last = self.state.last_up;
-        engine::update(&self.def, &mut self.state, t_us, value, runs).map_err(|e| match e {
-            RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
-                series: self.name.clone(),
-                time: time::format(t_us),
-                last: time::format(last),
-            },
-            RrdError::BadValue { msg } => RrdError::BadValue {
-                msg: format!("series \"{}\" at {}: {msg}", self.name, time::format(t_us)),
-            },
-            other => other,
-        })?;
+        engine::update(&self.def, &mut self.state, t_us, value, runs)
+            .map_err(|e| named(&self.name, t_us, last, e))?;
         for run in runs.iter() {
             let a = run.archive;
             self.ring(a).write_run(
@@ -200,6 +191,28 @@ impl SeriesWork {
             .enumerate()
             .flat_map(|(a, m)| m.keys().map(move |&c| (a, c)))
     }
+}
+
+/// The engine's refusal of an update of series `name` at `t_us` after one
+/// at `last`, with the series and the times named.
+pub fn named(name: &str, t_us: i64, last: i64, e: RrdError) -> RrdError {
+    match e {
+        RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
+            series: name.to_string(),
+            time: time::format(t_us),
+            last: time::format(last),
+        },
+        RrdError::BadValue { msg } => RrdError::BadValue {
+            msg: format!("series \"{name}\" at {}: {msg}", time::format(t_us)),
+        },
+        other => other,
+    }
+}
+
+/// Whether the engine refused a point for itself (its time or its value),
+/// which `OnBad::Skip` leaves out, rather than for anything else.
+pub fn refusable(e: &RrdError) -> bool {
+    matches!(e, RrdError::OutOfOrder { .. } | RrdError::BadValue { .. })
 }
 
 /// What to do with a point the engine refuses (out of order, a value the
@@ -225,12 +238,7 @@ pub fn apply_point(
 ) -> Result<bool> {
     match work.update(t_us, value, runs) {
         Ok(()) => Ok(false),
-        Err(e @ (RrdError::OutOfOrder { .. } | RrdError::BadValue { .. }))
-            if on_bad == OnBad::Skip =>
-        {
-            let _ = e;
-            Ok(true)
-        }
+        Err(e) if on_bad == OnBad::Skip && refusable(&e) => Ok(true),
         Err(e) => Err(RrdError::InBatch {
             pos,
             source: Box::new(e),

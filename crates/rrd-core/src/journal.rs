@@ -432,7 +432,9 @@ mod tests {
             let start = 1_000_000 * time::US;
             let mut fresh = Stored::default();
             for (slot, d) in defs.iter().enumerate() {
-                fresh.states.insert(slot, (State::new(d, start), Vec::new()));
+                fresh
+                    .states
+                    .insert(slot, (State::new(d, start), Vec::new()));
             }
             // A history checked as the writers check it.
             let mut tips: Vec<Tip> = (0..nseries).map(|s| Tip::of(&fresh.states[&s].0)).collect();

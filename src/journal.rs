@@ -1,0 +1,247 @@
+//! The journal (docs/storage.md): how a statement of many series writes.
+//! It holds its series' lanes alone, checks every point against its
+//! series' tip as the engine would, appends the points to `rrd.journal`
+//! (one row per lane) and stores the moved tips in the lanes' rows: a few
+//! rows per 128 series, whatever the series. `flush` folds the points into
+//! the rings later; every read applies what is still pending.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use pgrx::prelude::*;
+use pgrx::spi::{Spi, SpiClient};
+
+use rrd_core::batch::{self, Batch, OnBad, Value};
+use rrd_core::def::DsKind;
+use rrd_core::error::{Result, RrdError};
+use rrd_core::journal::{self, lane_of, slot_of, LaneRow, Prev, Tip};
+
+use crate::flush;
+use crate::interrupts;
+use crate::storage::journal::{self as stored, Hold, Lane};
+use crate::storage::names::{self, Named};
+
+extension_sql_file!(
+    "../sql/journal.sql",
+    name = "journal_tables",
+    requires = ["schema"]
+);
+
+/// Tells every backend that names or definitions changed (the triggers on
+/// `rrd.series` call it after a DELETE or TRUNCATE). Internal.
+#[pg_extern(name = "_names_changed")]
+fn names_changed() {
+    names::forget();
+}
+
+/// Journals a batch of many series (see the module documentation).
+/// Returns the points skipped (always 0 with `OnBad::Fail`).
+pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
+    if batch.names.is_empty() {
+        return Ok(0);
+    }
+    Spi::connect_mut(|client| {
+        let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
+        let generation = names::generation();
+        let mut named = names::resolve(client, &names, false)?;
+        let mut lanes = lanes_of(&named);
+        stored::lock_lanes(&lanes, Hold::Alone);
+        if names::changed_since(generation) {
+            // A name or definition changed while this statement waited:
+            // every name again, from a snapshot taken after the locks.
+            named = names::resolve(client, &names, true)?;
+            let more: Vec<i64> = lanes_of(&named)
+                .into_iter()
+                .filter(|l| lanes.binary_search(l).is_err())
+                .collect();
+            stored::lock_lanes(&more, Hold::Alone);
+            lanes.extend(more);
+            lanes.sort_unstable();
+        }
+        let mut rows = stored::lanes(client, &lanes, true)?;
+        let mut tips = tips_of(client, &lanes, &mut rows, &named)?;
+        let skipped = check_points(batch, &named, &mut tips, on_bad, &mut rows)?;
+        let (journal_rows, added) = skipped.1;
+        let mut new_rows: Vec<(i64, &LaneRow)> =
+            journal_rows.iter().map(|(l, r)| (*l, r)).collect();
+        new_rows.retain(|r| !r.1.is_empty());
+        stored::append(client, &new_rows);
+        let saved: Vec<(i64, &[i64], i64)> = lanes
+            .iter()
+            .map(|l| {
+                let lane = &rows[l];
+                (*l, lane.tips.as_slice(), added.get(l).copied().unwrap_or(0))
+            })
+            .collect();
+        stored::save_lanes(client, &saved);
+        let full: Vec<i64> = lanes
+            .iter()
+            .copied()
+            .filter(|l| {
+                rows[l].pending + added.get(l).copied().unwrap_or(0) >= flush::inline_limit()
+            })
+            .collect();
+        if !full.is_empty() {
+            flush::fold_held(client, &full)?;
+        }
+        Ok(skipped.0)
+    })
+}
+
+/// The lanes of `named`, ascending, each once.
+fn lanes_of(named: &[Rc<Named>]) -> Vec<i64> {
+    let mut lanes: Vec<i64> = named.iter().map(|n| lane_of(n.id)).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    lanes
+}
+
+/// The tip of every series of the batch, from its lane's row, or from its
+/// state row where the lane holds none or the series was written directly
+/// since (those tips go into the lane rows, which the caller stores).
+fn tips_of(
+    client: &SpiClient<'_>,
+    lanes: &[i64],
+    rows: &mut std::collections::HashMap<i64, Lane>,
+    named: &[Rc<Named>],
+) -> Result<Vec<Tip>> {
+    let set = |rows: &mut std::collections::HashMap<i64, Lane>, id: i64, tip: &Tip| {
+        if let Some(lane) = rows.get_mut(&lane_of(id)) {
+            lane.tips[slot_of(id)] = tip.pack();
+        }
+    };
+    for (id, last_up, last_ds) in stored::take_direct(client, lanes) {
+        set(rows, id, &state_tip(last_up, last_ds));
+    }
+    let mut tips: Vec<Option<Tip>> = named
+        .iter()
+        .map(|n| Tip::unpack(rows[&lane_of(n.id)].tips[slot_of(n.id)]))
+        .collect();
+    // A DCOUNTER's or DDERIVE's check may need the text of its last input,
+    // which a lane does not keep: fold its points, then its state has it.
+    let wants_text = |n: &Named, t: &Option<Tip>| {
+        matches!(n.def.ds.kind, DsKind::DCounter | DsKind::DDerive)
+            && matches!(
+                t,
+                Some(Tip {
+                    prev: Prev::Other(None),
+                    ..
+                })
+            )
+    };
+    let fold: Vec<i64> = named
+        .iter()
+        .zip(&tips)
+        .filter(|(n, t)| wants_text(n, t))
+        .map(|(n, _)| lane_of(n.id))
+        .collect();
+    if !fold.is_empty() {
+        flush::fold_held(client, &fold)?;
+    }
+    let from_state: Vec<i64> = named
+        .iter()
+        .zip(&tips)
+        .filter(|(n, t)| t.is_none() || wants_text(n, t))
+        .map(|(n, _)| n.id)
+        .collect();
+    if !from_state.is_empty() {
+        let found: std::collections::HashMap<i64, Tip> = stored::state_tips(client, &from_state)
+            .into_iter()
+            .map(|(id, last_up, last_ds)| (id, state_tip(last_up, last_ds)))
+            .collect();
+        for (n, t) in named.iter().zip(tips.iter_mut()) {
+            if t.is_none() || wants_text(n, t) {
+                let tip = found.get(&n.id).cloned().ok_or_else(|| RrdError::Corrupt {
+                    msg: format!("series {} has no state row", n.id),
+                })?;
+                set(rows, n.id, &tip);
+                *t = Some(tip);
+            }
+        }
+    }
+    Ok(tips
+        .into_iter()
+        .map(|t| {
+            t.unwrap_or(Tip {
+                last_up: 0,
+                prev: Prev::None,
+            })
+        })
+        .collect())
+}
+
+/// The tip of a state row's last update and last input.
+fn state_tip(last_up: i64, last_ds: Option<String>) -> Tip {
+    Tip::of(&rrd_core::engine::State {
+        last_up,
+        last_ds,
+        pdp_val: f64::NAN,
+        pdp_unknown_sec: 0,
+        cdp: Vec::new(),
+    })
+}
+
+/// The journal rows of a checked batch, by lane, and the points each lane
+/// gains.
+type Checked = (BTreeMap<i64, LaneRow>, BTreeMap<i64, i64>);
+
+/// Checks every point of `batch` in order against its series' tip, moving
+/// the tips (in `tips` and in the lane rows), and gathers the points let
+/// in. Returns the points skipped, and what to write.
+fn check_points(
+    batch: &Batch,
+    named: &[Rc<Named>],
+    tips: &mut [Tip],
+    on_bad: OnBad,
+    rows: &mut std::collections::HashMap<i64, Lane>,
+) -> Result<(i64, Checked)> {
+    let mut out: BTreeMap<i64, LaneRow> = BTreeMap::new();
+    let mut added: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut skipped = 0;
+    let mut text = String::new();
+    for (i, p) in batch.points.iter().enumerate() {
+        interrupts::every(i);
+        let s = p.series;
+        let n = &named[s];
+        let value = match &p.value {
+            Value::Unknown => None,
+            Value::Float(v) => {
+                batch::float_text(*v, &mut text);
+                Some(text.as_str())
+            }
+            Value::Text(t) => Some(t.as_str()),
+        };
+        match journal::check(&n.def, &tips[s], p.t_us, value) {
+            Ok(Some(tip)) => {
+                tips[s] = tip;
+                let lane = lane_of(n.id);
+                out.entry(lane)
+                    .or_default()
+                    .push(slot_of(n.id), p.t_us, &p.value);
+                *added.entry(lane).or_default() += 1;
+            }
+            Ok(None) => {
+                return Err(RrdError::Corrupt {
+                    msg: format!("series {}: the text of its last input is unknown", n.id),
+                })
+            }
+            Err(e) => {
+                let e = batch::named(&batch.names[s], p.t_us, tips[s].last_up, e);
+                if on_bad == OnBad::Skip && batch::refusable(&e) {
+                    skipped += 1;
+                } else {
+                    return Err(RrdError::InBatch {
+                        pos: i as u64 + 1,
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+    }
+    for (s, n) in named.iter().enumerate() {
+        if let Some(lane) = rows.get_mut(&lane_of(n.id)) {
+            lane.tips[slot_of(n.id)] = tips[s].pack();
+        }
+    }
+    Ok((skipped, (out, added)))
+}

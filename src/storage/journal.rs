@@ -1,0 +1,399 @@
+//! The journal's tables (`sql/journal.sql`): lane locks, lane rows with
+//! their tips, journal rows, and the markers of series written directly.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+
+use rrd_core::error::{Result, RrdError};
+use rrd_core::journal::{LaneRow, LANE_WIDTH};
+
+use super::run;
+use crate::sqlstate::spi;
+
+/// How a statement holds a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Writes one series directly: many such writers share a lane.
+    Shared,
+    /// Journals points, folds, or changes a series: alone in the lane.
+    Alone,
+}
+
+/// Marks pg_rrd's lane locks among advisory locks: SQL's advisory lock
+/// functions use 1 and 2 here, so no user lock ever equals one of ours.
+const LANE_LOCK_FIELD4: u16 = 0x5252;
+
+fn lane_tag(lane: i64) -> pg_sys::LOCKTAG {
+    pg_sys::LOCKTAG {
+        // SAFETY: set once per backend before any SQL runs.
+        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        locktag_field2: (lane >> 32) as u32,
+        locktag_field3: lane as u32,
+        locktag_field4: LANE_LOCK_FIELD4,
+        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+    }
+}
+
+/// Takes the lock of `lane` until the transaction ends (or the
+/// subtransaction that took it aborts); true if this call took it, false
+/// if the transaction already held it. Waits, as a row lock does; the
+/// deadlock detector sees these waits.
+pub fn lock_lane(lane: i64, hold: Hold) -> bool {
+    let tag = lane_tag(lane);
+    let mode = match hold {
+        Hold::Shared => pg_sys::ShareLock,
+        Hold::Alone => pg_sys::ExclusiveLock,
+    };
+    // SAFETY: a valid tag; the lock manager reports failures by ereport.
+    let got = unsafe { pg_sys::LockAcquire(&tag, mode as pg_sys::LOCKMODE, false, false) };
+    got == pg_sys::LockAcquireResult::LOCKACQUIRE_OK
+}
+
+/// Gives back a lock [`lock_lane`] took in this statement (and only then:
+/// a lock held since an earlier statement protects what that wrote).
+pub fn unlock_lane(lane: i64, hold: Hold) {
+    let tag = lane_tag(lane);
+    let mode = match hold {
+        Hold::Shared => pg_sys::ShareLock,
+        Hold::Alone => pg_sys::ExclusiveLock,
+    };
+    // SAFETY: as above.
+    unsafe {
+        pg_sys::LockRelease(&tag, mode as pg_sys::LOCKMODE, false);
+    }
+}
+
+/// Takes the locks of `lanes`, in ascending order: every statement that
+/// holds several takes them so, and locks taken in one order never wait
+/// on each other in a cycle.
+pub fn lock_lanes(lanes: &[i64], hold: Hold) {
+    let mut sorted = lanes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for (i, &lane) in sorted.iter().enumerate() {
+        crate::interrupts::every(i);
+        lock_lane(lane, hold);
+    }
+}
+
+/// A lane row: its series' packed tips and its pending points.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    pub tips: Vec<i64>,
+    pub pending: i64,
+}
+
+const LOCK_LANES: &str = "SELECT lane, tips, pending FROM rrd.lane \
+     WHERE lane = ANY($1) ORDER BY lane FOR NO KEY UPDATE";
+
+const READ_LANE: &str = "SELECT lane, tips, pending FROM rrd.lane WHERE lane = ANY($1)";
+
+const ADD_LANES: &str = "INSERT INTO rrd.lane (lane, tips) \
+     SELECT l, pg_catalog.array_fill(0::int8, ARRAY[128]) FROM pg_catalog.unnest($1::int8[]) AS l \
+     ON CONFLICT (lane) DO NOTHING";
+
+/// The rows of `lanes` (creating the missing ones). With `lock`, locks
+/// them against other writers of the rows (the caller holds the lanes
+/// [`Hold::Alone`]; under REPEATABLE READ this is what turns a lane
+/// changed since the snapshot into a serialization failure).
+pub fn lanes(client: &SpiClient<'_>, lanes: &[i64], lock: bool) -> Result<HashMap<i64, Lane>> {
+    let read = |list: &[i64]| -> Result<HashMap<i64, Lane>> {
+        let sql = if lock { LOCK_LANES } else { READ_LANE };
+        let table = run(
+            client,
+            sql,
+            &[pg_sys::INT8ARRAYOID],
+            &[list.to_vec().into()],
+            true,
+        );
+        let mut out = HashMap::with_capacity(list.len());
+        for row in table {
+            let lane: i64 = spi(row.get(1)).unwrap_or_default();
+            let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
+            let pending: i64 = spi(row.get(3)).unwrap_or_default();
+            if tips.len() != LANE_WIDTH {
+                return Err(RrdError::Corrupt {
+                    msg: format!("lane {lane} holds {} tips", tips.len()),
+                });
+            }
+            let tips = tips.into_iter().map(|t| t.unwrap_or(0)).collect();
+            out.insert(lane, Lane { tips, pending });
+        }
+        Ok(out)
+    };
+    let mut out = read(lanes)?;
+    let missing: Vec<i64> = lanes
+        .iter()
+        .copied()
+        .filter(|l| !out.contains_key(l))
+        .collect();
+    if !missing.is_empty() {
+        run(
+            client,
+            ADD_LANES,
+            &[pg_sys::INT8ARRAYOID],
+            &[missing.clone().into()],
+            true,
+        );
+        out.extend(read(&missing)?);
+    }
+    Ok(out)
+}
+
+/// Creates the row of `lane` if it has none (at the creation of a series,
+/// so that writers seldom have to).
+pub fn ensure_lane(client: &SpiClient<'_>, lane: i64) {
+    run(
+        client,
+        ADD_LANES,
+        &[pg_sys::INT8ARRAYOID],
+        &[vec![lane].into()],
+        true,
+    );
+}
+
+const SAVE_LANES: &str = "UPDATE rrd.lane l SET tips = $2[u.o + 1 : u.o + 128], \
+     pending = l.pending + u.n \
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($3::int8[]), \
+                     pg_catalog.unnest($4::int4[])) AS u(lane, n, o) \
+     WHERE l.lane = u.lane";
+
+/// Stores the tips of `lanes` and adds `added` points to their pending
+/// counts: one statement for every lane.
+pub fn save_lanes(client: &SpiClient<'_>, lanes: &[(i64, &[i64], i64)]) {
+    if lanes.is_empty() {
+        return;
+    }
+    let ids: Vec<i64> = lanes.iter().map(|l| l.0).collect();
+    let mut tips = Vec::with_capacity(lanes.len() * LANE_WIDTH);
+    for l in lanes {
+        tips.extend_from_slice(l.1);
+    }
+    let added: Vec<i64> = lanes.iter().map(|l| l.2).collect();
+    let offs: Vec<i32> = (0..lanes.len()).map(|i| (i * LANE_WIDTH) as i32).collect();
+    use pg_sys::*;
+    run(
+        client,
+        SAVE_LANES,
+        &[INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID],
+        &[ids.into(), tips.into(), added.into(), offs.into()],
+        true,
+    );
+}
+
+const APPEND: &str = "INSERT INTO rrd.journal (lane, slots, t, v, vt) \
+     SELECT u.lane, $2[u.so + 1 : u.so + u.sn], $3[u.tof + 1 : u.tof + u.tn], \
+            $4[u.so + 1 : u.so + u.sn], \
+            CASE WHEN u.text THEN $5[u.so + 1 : u.so + u.sn] END \
+     FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($6::int4[]), \
+                     pg_catalog.unnest($7::int4[]), pg_catalog.unnest($8::int4[]), \
+                     pg_catalog.unnest($9::int4[]), pg_catalog.unnest($10::bool[])) \
+       AS u(lane, so, sn, tof, tn, text)";
+
+/// Appends one journal row per lane, all in one statement.
+pub fn append(client: &SpiClient<'_>, rows: &[(i64, &LaneRow)]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut lanes = Vec::with_capacity(rows.len());
+    let (mut slots, mut times, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let mut text: Vec<Option<std::string::String>> = Vec::new();
+    let (mut so, mut sn, mut to, mut tn, mut has_text) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let any_text = rows.iter().any(|r| r.1.text.is_some());
+    for &(lane, row) in rows {
+        lanes.push(lane);
+        so.push(slots.len() as i32);
+        sn.push(row.slots.len() as i32);
+        to.push(times.len() as i32);
+        tn.push(row.times.len() as i32);
+        has_text.push(row.text.is_some());
+        slots.extend_from_slice(&row.slots);
+        times.extend_from_slice(&row.times);
+        values.extend_from_slice(&row.values);
+        if any_text {
+            match &row.text {
+                Some(t) => text.extend(t.iter().cloned()),
+                None => text.extend(std::iter::repeat_n(None, row.slots.len())),
+            }
+        }
+    }
+    use pg_sys::*;
+    run(
+        client,
+        APPEND,
+        &[
+            INT8ARRAYOID,
+            INT2ARRAYOID,
+            INT8ARRAYOID,
+            FLOAT8ARRAYOID,
+            TEXTARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+            INT4ARRAYOID,
+            BOOLARRAYOID,
+        ],
+        &[
+            lanes.into(),
+            slots.into(),
+            times.into(),
+            values.into(),
+            text.into(),
+            so.into(),
+            sn.into(),
+            to.into(),
+            tn.into(),
+            has_text.into(),
+        ],
+        true,
+    );
+}
+
+/// The journal rows of `lanes`, by lane. `mutating` for a writer, which
+/// must see what it wrote earlier in the transaction.
+pub fn rows(
+    client: &SpiClient<'_>,
+    lanes: &[i64],
+    mutating: bool,
+) -> Result<BTreeMap<i64, Vec<LaneRow>>> {
+    let mut out: BTreeMap<i64, Vec<LaneRow>> = BTreeMap::new();
+    if lanes.is_empty() {
+        return Ok(out);
+    }
+    let table = run(
+        client,
+        "SELECT lane, slots, t, v, vt FROM rrd.journal WHERE lane = ANY($1)",
+        &[pg_sys::INT8ARRAYOID],
+        &[lanes.to_vec().into()],
+        mutating,
+    );
+    for (i, row) in table.enumerate() {
+        crate::interrupts::every(i);
+        let lane: i64 = spi(row.get(1)).unwrap_or_default();
+        let corrupt = |what: &str| RrdError::Corrupt {
+            msg: format!("journal row of lane {lane}: {what}"),
+        };
+        let slots: Vec<Option<i16>> = spi(row.get(2)).ok_or_else(|| corrupt("slots are NULL"))?;
+        let times: Vec<Option<i64>> = spi(row.get(3)).ok_or_else(|| corrupt("times are NULL"))?;
+        let values: Vec<Option<f64>> = spi(row.get(4)).ok_or_else(|| corrupt("values are NULL"))?;
+        let text: Option<Vec<Option<String>>> = spi(row.get(5));
+        let all = |v: Vec<Option<i64>>| v.into_iter().collect::<Option<Vec<i64>>>();
+        let row = LaneRow {
+            slots: slots
+                .into_iter()
+                .collect::<Option<Vec<i16>>>()
+                .ok_or_else(|| corrupt("a slot is NULL"))?,
+            times: all(times).ok_or_else(|| corrupt("a time is NULL"))?,
+            values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+            text,
+        };
+        out.entry(lane).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// Removes the journal rows of `lanes` and zeroes their pending counts:
+/// the end of their fold.
+pub fn clear(client: &SpiClient<'_>, lanes: &[i64]) {
+    run(
+        client,
+        "DELETE FROM rrd.journal WHERE lane = ANY($1)",
+        &[pg_sys::INT8ARRAYOID],
+        &[lanes.to_vec().into()],
+        true,
+    );
+    run(
+        client,
+        "UPDATE rrd.lane SET pending = 0 WHERE lane = ANY($1) AND pending <> 0",
+        &[pg_sys::INT8ARRAYOID],
+        &[lanes.to_vec().into()],
+        true,
+    );
+}
+
+/// Lanes with pending points, in order, with their counts.
+pub fn pending_lanes(client: &SpiClient<'_>) -> Vec<(i64, i64)> {
+    run(
+        client,
+        "SELECT lane, pending FROM rrd.lane WHERE pending > 0 ORDER BY lane",
+        &[],
+        &[],
+        true,
+    )
+    .filter_map(|row| Some((spi(row.get(1))?, spi(row.get(2))?)))
+    .collect()
+}
+
+/// Points pending in every lane.
+pub fn pending_total(client: &SpiClient<'_>) -> i64 {
+    run(
+        client,
+        "SELECT coalesce(sum(pending), 0)::int8 FROM rrd.lane",
+        &[],
+        &[],
+        false,
+    )
+    .next()
+    .and_then(|row| spi(row.get(1)))
+    .unwrap_or(0)
+}
+
+/// Marks series `id` as written directly (see `sql/journal.sql`).
+pub fn mark_direct(client: &SpiClient<'_>, id: i64) {
+    run(
+        client,
+        "INSERT INTO rrd.tip (series_id, lane) VALUES ($1, $1 >> 7) ON CONFLICT DO NOTHING",
+        &[pg_sys::INT8OID],
+        &[id.into()],
+        true,
+    );
+}
+
+/// Takes the markers of `lanes` away: the series written directly since
+/// their lanes' tips were set, with their states' last update and last
+/// input.
+pub fn take_direct(client: &SpiClient<'_>, lanes: &[i64]) -> Vec<(i64, i64, Option<String>)> {
+    run(
+        client,
+        "WITH d AS (DELETE FROM rrd.tip WHERE lane = ANY($1) RETURNING series_id) \
+         SELECT st.series_id, st.last_up, st.last_ds FROM d JOIN rrd.state st USING (series_id)",
+        &[pg_sys::INT8ARRAYOID],
+        &[lanes.to_vec().into()],
+        true,
+    )
+    .filter_map(|row| {
+        Some((
+            spi(row.get(1))?,
+            spi(row.get(2))?,
+            spi::<Option<String>>(row.get(3)),
+        ))
+    })
+    .collect()
+}
+
+/// The last update and last input of series `ids` as their state rows hold
+/// them.
+pub fn state_tips(client: &SpiClient<'_>, ids: &[i64]) -> Vec<(i64, i64, Option<String>)> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    run(
+        client,
+        "SELECT series_id, last_up, last_ds FROM rrd.state WHERE series_id = ANY($1)",
+        &[pg_sys::INT8ARRAYOID],
+        &[ids.to_vec().into()],
+        true,
+    )
+    .filter_map(|row| {
+        Some((
+            spi(row.get(1))?,
+            spi(row.get(2))?,
+            spi::<Option<String>>(row.get(3)),
+        ))
+    })
+    .collect()
+}
