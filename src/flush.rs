@@ -86,6 +86,7 @@ pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
 
 /// Holds `lanes` alone and folds them.
 pub fn fold(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
+    storage::buffer::write_out()?;
     storage::journal::lock_lanes(lanes, Hold::Alone);
     storage::journal::lanes(client, lanes, true)?;
     fold_held(client, lanes)
@@ -94,6 +95,7 @@ pub fn fold(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
 /// Folds the lane of series `id` if its journal holds points of it: for
 /// the calls that change a series or write it directly.
 pub fn fold_series(client: &SpiClient<'_>, id: i64) -> Result<i64> {
+    storage::buffer::write_out()?;
     let lane = lane_of(id);
     storage::journal::lock_lane(lane, Hold::Alone);
     let rows = storage::journal::lanes(client, &[lane], true)?;
@@ -128,6 +130,7 @@ pub fn pending_groups(client: &SpiClient<'_>) -> Vec<Vec<i64>> {
 /// definition hold the lane while they send their invalidation (see
 /// `storage::names`).
 pub fn fold_named(client: &SpiClient<'_>, name: &str) -> Result<()> {
+    storage::buffer::release()?;
     let id = storage::names::resolve(client, &[name], true)?[0].id;
     fold_series(client, id).map(|_| ())
 }

@@ -18,6 +18,7 @@ use rrd_core::journal::{self, lane_of, slot_of, LaneRow, Prev, Tip};
 
 use crate::flush;
 use crate::interrupts;
+use crate::storage;
 use crate::storage::journal::{self as stored, Hold, Lane};
 use crate::storage::names::{self, Named};
 
@@ -40,6 +41,7 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     if batch.names.is_empty() {
         return Ok(0);
     }
+    storage::buffer::release()?;
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
         let generation = names::generation();

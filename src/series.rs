@@ -105,6 +105,7 @@ fn drop_series(name: Option<&str>) {
 
 fn drop_inner(name: Option<&str>) -> Result<()> {
     let name = required(name, "series name")?;
+    storage::buffer::release()?;
     Spi::connect_mut(|client| storage::series::delete_series(client, name))
 }
 

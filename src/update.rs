@@ -49,6 +49,11 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
 fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
+        let named = storage::names::resolve(client, &names, false)?;
+        if let Some(kept) = storage::buffer::keep(named[0].id, batch, on_bad) {
+            return kept;
+        }
+        storage::buffer::write_out()?;
         let mut loaded = storage::state::load_many(client, &names, false)?;
         let id = loaded
             .get(names[0])
@@ -105,11 +110,25 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         }
         let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
         storage::chunk::write_chunks(client, &changed);
-        if !changed.is_empty() {
+        if let Some(w) = changed.first() {
             storage::journal::mark_direct(client, id);
+            storage::buffer::own(names[0], written(w));
         }
         Ok(skipped.iter().sum())
     })
+}
+
+/// The series as `work` leaves it written.
+fn written(work: &SeriesWork) -> storage::Series {
+    storage::Series {
+        id: work.id,
+        def: std::rc::Rc::clone(&work.def),
+        width: work.width,
+        state: work.state.clone(),
+        holes: work.holes.clone(),
+        version: 0,
+        pending: Vec::new(),
+    }
 }
 
 /// The work of series `name`, taken from the series loaded for it.

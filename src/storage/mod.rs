@@ -17,6 +17,7 @@ use rrd_core::error::{Result, RrdError};
 
 use crate::sqlstate::spi;
 
+pub mod buffer;
 pub mod chunk;
 pub mod journal;
 pub mod names;

@@ -18,6 +18,7 @@ use super::{definition, run};
 use crate::sqlstate::spi;
 
 /// A series as loaded for one call.
+#[derive(Debug, Clone)]
 pub struct Series {
     pub id: i64,
     pub def: Rc<Definition>,
@@ -238,6 +239,7 @@ pub fn load_many_current(
     client: &SpiClient<'_>,
     names: &[&str],
 ) -> Result<HashMap<String, Series>> {
+    super::buffer::write_out()?;
     let mut all = load_many(client, names, false)?;
     let mut refs: Vec<&mut Series> = all.values_mut().collect();
     merge_pending(client, &mut refs)?;
@@ -395,7 +397,7 @@ const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds 
                      pg_catalog.unnest($12::int4[]), \
                      pg_catalog.unnest($13::int8[])) \
        AS u(id, last_up, last_ds, pdp_val, pdp_unknown_sec, o, n, ho, hn, version) \
-     WHERE st.series_id = u.id AND st.xmin::text::int8 = u.version \
+     WHERE st.series_id = u.id AND (st.xmin::text::int8 = u.version OR $14) \
      RETURNING st.series_id";
 
 /// Rewrites the state rows of `works` in one statement, each only if it
@@ -403,6 +405,16 @@ const SAVE_STATES: &str = "UPDATE rrd.state st SET last_up = u.last_up, last_ds 
 /// returns the ids of the rows rewritten. A rewritten row stays locked to this transaction,
 /// so the chunk rows of its series can be read and written safely after.
 pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64> {
+    save_with(client, works, false)
+}
+
+/// Rewrites the state rows of `works`, which this transaction holds (it
+/// wrote them), whatever version they are.
+pub fn save_states_held(client: &SpiClient<'_>, works: &[&SeriesWork]) {
+    save_with(client, works, true);
+}
+
+fn save_with(client: &SpiClient<'_>, works: &[&SeriesWork], held: bool) -> HashSet<i64> {
     if works.is_empty() {
         return HashSet::new();
     }
@@ -457,6 +469,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
             INT4ARRAYOID,
             INT4ARRAYOID,
             INT8ARRAYOID,
+            BOOLOID,
         ],
         &[
             ids.into(),
@@ -472,6 +485,7 @@ pub fn save_states(client: &SpiClient<'_>, works: &[&SeriesWork]) -> HashSet<i64
             hole_offs.into(),
             hole_lens.into(),
             loaded.into(),
+            held.into(),
         ],
         true,
     );
