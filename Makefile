@@ -80,7 +80,8 @@ doctest: test-cluster
 # then with a tune, resize, added or dropped archive between two halves.
 differential: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
-	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed
+	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed --rollbacks
+	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path many --heavy --traces 40
 	@$(TEST_ENV) $(PY) pgrx-tests/alter_differential.py
 
 # Two real sessions, a cancelled batch, pg_dump and pg_restore -j 4, a hot

@@ -28,6 +28,20 @@ Usage (the system interpreter: it has the `rrdtool` module):
                     and v[]), many (rrd.update over names[], several traces
                     interleaved), points (INSERT or COPY into rrd.points), or
                     mixed (any of these per batch); see "the batch paths"
+    --heavy         histories 8 times as long, in units of 6 to 40 traces, of
+                    values a double carries, with few folds asked: lanes fill
+                    up to the writers' own fold (32768 points); for the batch
+                    paths (default: $PG_RRD_DIFF_HEAVY)
+    --rollbacks     also savepoints rolled back inside transactions (after
+                    direct writes of the same transaction), and each unit's
+                    series made, written and rolled back before they are made
+                    for good (default: $PG_RRD_DIFF_ROLLBACKS)
+
+On the batch paths, statements naming several series go to pg_rrd's journal,
+and folds come at random points between them (rrd.flush(), rrd.flush(name),
+in savepoints or transactions, or none at all); every read is compared
+twice, with the points still pending and after a final rrd.flush(), and some
+halfway, against rrdtool fed the updates sent so far: see "the journal".
 
 Most traces run in BEGIN ... ROLLBACK; the others commit each statement and
 drop their series at the end; either way the database is left as it was.
@@ -73,6 +87,10 @@ REL_TOL = 1e-9
 EXACT = False  # --exact: values must be the same double, not just within REL_TOL
 PATH = "point"  # --path: how updates reach pg_rrd (see "the batch paths")
 SEED = "1"  # --seed, for the batch paths' choices
+HEAVY = False  # --heavy: long histories in large units, few folds (see "the journal")
+LENGTH = 1  # updates of a trace, times this (8 with --heavy)
+ROLLBACKS = False  # --rollbacks: savepoints rolled back in transactions too (see "the journal")
+FILES = None  # the rrdtool side's Files, for companions and reads halfway
 MAX_FETCH_ROWS = 4000
 LAST_DS_LEN = 30  # rrd_format.h: rrdtool keeps at most 29 characters of the last input
 
@@ -429,8 +447,8 @@ def time_text(rng, sec, usec, subsec):
     return s
 
 
-def gen_trace(seed, n):
-    rng = random.Random("pg_rrd-differential:%s:%d" % (seed, n))
+def gen_trace(seed, n, salt=""):
+    rng = random.Random("pg_rrd-differential:%s:%d%s" % (seed, n, salt))
     tr = Trace(seed, n)
     tr.kind = rng.choice(KINDS)
     tr.step = s = rng.choice([1, 5, 10, 60, 300])
@@ -440,7 +458,7 @@ def gen_trace(seed, n):
     tr.hb = max(1, int(round(interval * rng.choices([0.5, 0.8, 1, 1.5, 2, 3, 5, 10],
                                                    weights=[3, 3, 10, 15, 25, 20, 12, 12])[0])))
     nu = rng.choices([0, rng.randint(1, 5), rng.randint(5, 60), rng.randint(60, 250), rng.randint(250, 600)],
-                     weights=[2, 5, 30, 45, 18])[0]
+                     weights=[2, 5, 30, 45, 18])[0] * LENGTH
     tr.dsname = rng.choice(["x", "value", "ds0", "in_octets"])
     for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
         cf = rng.choice(CFS)
@@ -455,9 +473,13 @@ def gen_trace(seed, n):
         tr.rras.append((cf, xff, steps, rows))
     tr.durations = rng.choices([0, 1, 2, 3], weights=[70, 10, 10, 10])[0]
     tr.int_as_float = rng.random() < 0.2
-    tr.float_as_numeric = rng.random() < 0.15
+    tr.float_as_numeric = rng.random() < 0.15 and not HEAVY
     tr.unknown_sql = rng.choices(["NULL::float8", "'NaN'::float8", "NULL::numeric"], weights=[80, 10, 10])[0]
     vg = ValueGen(rng, tr.kind, s, tr.float_as_numeric)
+    if HEAVY and vg.style in ("w64", "near64", "over64", "big", "bigneg", "huge"):
+        # values a double carries, so that every update can go to the journal
+        vg.style = "w32" if tr.kind == "COUNTER" else "pos"
+        vg.c = rng.randint(0, 10**6)
     tr.vmin, tr.vmax = vg.vmin, vg.vmax
     if "U" not in (tr.vmin, tr.vmax) and float(tr.vmin) >= float(tr.vmax):
         tr.vmax = "U"  # rrdtool: "min must be less than max"
@@ -782,8 +804,9 @@ def sql_copy(items):
 
 
 def batched(method, items, rng):
-    """Statements sending items [(trace, update)] in order by `method`; an
-    update whose value needs more than a double goes alone (sql_update)."""
+    """Statements sending items [(trace, update)] in order by `method`, each
+    with the items it sends; an update whose value needs more than a double
+    goes alone (sql_update)."""
     out = []
     run = []
 
@@ -792,51 +815,68 @@ def batched(method, items, rng):
             return
         skip = rng.random() < 0.2 and PATH == "mixed"
         if method == "array":
-            out.append(sql_array(run[0][0], run, skip))
+            out.append((sql_array(run[0][0], run, skip), list(run)))
         elif method == "many":
-            out.append(sql_many(run, skip))
+            out.append((sql_many(run, skip), list(run)))
         else:
             if skip:  # skips nothing here: every update is one rrdtool took
-                out.append("SET pg_rrd.skip_bad_points = on;")
-            out.append(sql_insert(run) if method == "insert" else sql_copy(run))
+                out.append(("SET pg_rrd.skip_bad_points = on;", []))
+            out.append((sql_insert(run) if method == "insert" else sql_copy(run), list(run)))
             if skip:
-                out.append("RESET pg_rrd.skip_bad_points;")
+                out.append(("RESET pg_rrd.skip_bad_points;", []))
         run.clear()
 
     for tr, u in items:
         if method == "point" or not float_safe(u[3]):
             flush()
-            out.append(sql_update(tr, u))
+            out.append((sql_update(tr, u), [(tr, u)]))
         else:
             run.append((tr, u))
     flush()
     return out
 
 
+def schedule_key(unit):
+    """The number that seeds a unit's batches and events: its first trace's,
+    or for a trace cut down by --shrink, the number of the one it came from."""
+    return getattr(unit[0], "ckey", unit[0].n)
+
+
 def unit_updates(unit, path, seed):
-    """The update statements of a unit of traces sent by `path`."""
+    """The update statements of a unit of traces sent by `path`, with the
+    folds and the other journal events among them (see "the journal")."""
     if path == "point":
         return [sql_update(tr, u) for tr in unit for u in tr.updates]
-    rng = random.Random("pg_rrd-differential-batches:%s:%s:%d" % (seed, path, unit[0].n))
+    rng = random.Random("pg_rrd-differential-batches:%s:%s:%d" % (seed, path, schedule_key(unit)))
+    # mixed: all forms alike, or mostly those of several series (the one-series
+    # forms fold the lane of a series with points pending)
+    weights = rng.choice([[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 6, 6, 6], [0.2, 0.2, 4, 4, 4]])
     pos = [0] * len(unit)
-    stmts = []
+    seq = []
     while any(pos[j] < len(tr.updates) for j, tr in enumerate(unit)):
         if path == "mixed":
-            method = rng.choice(MIXED_METHODS)
+            method = rng.choices(MIXED_METHODS, weights)[0]
         elif path == "points":
             method = "copy" if rng.random() < 0.3 else "insert"
         else:
             method = path
         runs = []
+        # the traces paced to end together, so that statements name several series
+        most = max(len(tr.updates) - pos[j] for j, tr in enumerate(unit))
+        base = rng.randint(1, rng.choice([3, 10, 50]))
         for j, tr in enumerate(unit):
             left = len(tr.updates) - pos[j]
-            k = 0 if len(unit) > 1 and rng.random() < 0.2 else rng.randint(1, rng.choice([3, 10, 50]))
+            if len(unit) > 1 and rng.random() < 0.2:
+                k = 0
+            else:
+                x = base * left / most
+                k = int(x) + (rng.random() < x - int(x))
             k = min(k, left)
             runs.append([(tr, u) for u in tr.updates[pos[j]:pos[j] + k]])
             pos[j] += k
         if method == "array":
             for r in runs:
-                stmts += batched("array", r, rng)
+                seq += batched("array", r, rng)
             continue
         # interleave the runs at random, each in its own order
         merged = []
@@ -848,22 +888,187 @@ def unit_updates(unit, path, seed):
             j = rng.choice(live)
             merged.append(runs[j][idx[j]])
             idx[j] += 1
-        stmts += batched(method, merged, rng)
-    return stmts
+        seq += batched(method, merged, rng)
+    return journal_events(unit, seq, path, seed)
+
+
+# ---------------------------------------------------------------------------
+# the journal
+#
+# A statement naming several series (rrd.update over names[], INSERT or COPY
+# into rrd.points) appends its points to rrd.journal; a fold applies them
+# later: rrd.flush(), rrd.flush(name), a writer whose lane holds 32768
+# points, a one-series statement whose series has points pending. Every
+# read must see what is pending as if folded. On the batch paths:
+# - the traces of a unit are paced to end together, and a unit of one trace
+#   gets a companion: a second series, generated from the trace's number and
+#   compared like any trace, whose updates share the unit's statements; so
+#   most statements of the forms of several series name several;
+# - mixed: a unit sends all forms alike, or mostly those of several series
+#   (a one-series form folds the lane of a series with points pending);
+# - between statements, at rates drawn per unit (none at all in some units,
+#   so that the reads merge everything): rrd.flush() or rrd.flush(name) of
+#   a unit's series; rrd.pending() probes; in autocommit units, runs of
+#   statements in BEGIN ... COMMIT with the same events inside, and runs of
+#   statements (with a fold among them, sometimes) sent in a transaction
+#   that is rolled back, then again for good; reads halfway (mostly just
+#   after a statement of several series), compared with rrdtool fed the
+#   updates sent so far;
+# - with --rollbacks, those rolled-back runs also come as savepoints inside
+#   transactions, and a unit in one transaction first makes its series and
+#   writes them in a savepoint that is rolled back;
+# - at the end every read is made twice: with what is pending (and
+#   rrd.pending(name) of each series recorded), then after rrd.flush(),
+#   which must fold at least those points and leave none of the unit's.
+# The events come from a generator of their own (seed, path, first trace),
+# so the update statements of a unit do not depend on them.
+
+JOURNAL_PATHS = ("many", "points", "mixed")
+COMPANION = 10**8  # a companion's number: this plus its trace's
+COMPANIONS = {}  # trace name -> its companion
+
+
+def fold_rates(rng):
+    """Rates of the journal events of one unit, per gap between statements."""
+    if HEAVY:  # let pending points pile up to the inline fold
+        p_fold = rng.choice([0, 0, 0, 0.001, 0.005])
+    else:
+        p_fold = rng.choice([0, 0, 0.02, 0.05, 0.15, 0.4])
+    return {
+        "fold": p_fold,
+        "named": rng.choice([0, 0.5, 1]),  # of folds, those of one series
+        "probe": rng.choice([0, 0.02]),
+        "undo": rng.choice([0, 0, 0.02, 0.08]),
+        "block": rng.choice([0, 0.03, 0.15]),
+        "mid": rng.choice([0, 0, 0.01, 0.04]),
+    }
+
+
+def journal_events(unit, seq, path, seed):
+    """The statements of seq [(statement, items)] with the unit's journal
+    events among them. Sets each trace's reads halfway (tr.mids: [(updates
+    sent before, fetch)]) and the updates of it that statements of several
+    series sent (tr.journaled)."""
+    rng = random.Random("pg_rrd-differential-journal:%s:%s:%d" % (seed, path, schedule_key(unit)))
+    rate = fold_rates(rng)
+    auto = unit[0].mode == "autocommit"
+    names = [tr.name for tr in unit]
+    sent = {tr.n: 0 for tr in unit}
+    for tr in unit:
+        tr.mids = []
+        tr.journaled = 0
+    out = []
+    block = 0  # statements left in an open BEGIN ... COMMIT of an autocommit unit
+    saves = 0
+
+    def fold():
+        if rng.random() < rate["named"]:
+            return "SELECT rrd.flush(%s);" % q(rng.choice(names))
+        return "SELECT rrd.flush();"
+
+    for i, (st, items) in enumerate(seq):
+        if auto and not block and rng.random() < rate["block"]:
+            out.append("BEGIN;")
+            block = rng.randint(2, 40)
+        if rng.random() < rate["fold"]:
+            out.append(fold())
+        if rng.random() < rate["probe"]:
+            out.append("SELECT rrd.pending(), rrd.pending(%s);" % q(rng.choice(names)))
+        if rng.random() < rate["undo"] and (ROLLBACKS or auto and not block):
+            seg = [x[0] for x in seq[i:i + rng.randint(1, 4)]]
+            if rng.random() < 0.5:
+                seg.insert(rng.randint(0, len(seg)), fold())
+            if auto and not block:
+                out += ["BEGIN;"] + seg + ["ROLLBACK;"]
+            else:
+                saves += 1
+                out += ["SAVEPOINT undo%d;" % saves] + seg + ["ROLLBACK TO SAVEPOINT undo%d;" % saves]
+        out.append(st)
+        several = len({tr.n for tr, _ in items}) > 1
+        for tr, _ in items:
+            sent[tr.n] += 1
+            tr.journaled += several
+        if rng.random() < rate["mid"] * (4 if several else 1):  # mostly where points are pending
+            live = [tr for tr, _ in items] if several else [tr for tr in unit if sent[tr.n]]
+            if live:
+                tr = rng.choice(live)
+                k = sent[tr.n]
+                f = mid_fetch(tr, k, rng)
+                j = len(tr.mids)
+                out += ["\\o", "\\echo @N %d %d" % (tr.n, j), "SELECT rrd.pending(%s);" % q(tr.name),
+                        "\\echo @M %d %d" % (tr.n, j), sql_fetch(tr, f), "\\o /dev/null"]
+                tr.mids.append((k, f))
+        if block:
+            block -= 1
+            if not block:
+                out.append("COMMIT;")
+    if block:
+        out.append("COMMIT;")
+    return out
+
+
+def mid_fetch(tr, k, rng):
+    """A read of one archive of tr whole, after its first k updates."""
+    cf, _, steps, rows = rng.choice(tr.rras)
+    st = tr.step * steps
+    L = tr.updates[k - 1][1]
+    end = L + rng.choice([0, 0, 0, tr.step, 3 * st])
+    cal_end = L - L % st
+    return (cf, st, cal_end - st * rows, end, "r")
+
+
+def mid_expected(tr):
+    """rrdtool's rows for the reads halfway of tr (tr.mids), fed in order."""
+    if not tr.mids:
+        return []
+    got = {}
+    rrdtool.create(FILES.path, "--start", str(tr.start), "--step", tr.step_text(),
+                   tr.ds_text(), *tr.rra_texts())
+    FILES.current = tr.name
+    done = 0
+    for j in sorted(range(len(tr.mids)), key=lambda j: tr.mids[j][0]):
+        k, f = tr.mids[j]
+        rrd_feed(FILES.path, tr.updates[done:k])
+        done = k
+        got[j] = rrd_fetch(FILES, tr, f[0], f[1], f[2], f[3])
+    FILES.current = None  # the file holds part of the history
+    return [got[j] for j in range(len(tr.mids))]
+
+
+def companion(tr):
+    """The companion of trace tr: a series of its own, generated from tr's
+    number, that shares tr's statements."""
+    c = COMPANIONS.get(tr.name)
+    if c is None:
+        key = getattr(tr, "ckey", tr.n)
+        c, rng = gen_trace(tr.seed, key, ":companion")
+        c.n = COMPANION + tr.n
+        c.name = tr.name + ".companion"
+        c.companion_of = tr.n
+        c.ckey = key
+        rrd_load(FILES, c)
+        gen_windows(c, rng, FILES)
+        c.expected = [rrd_fetch(FILES, c, f[0], f[1], f[2], f[3]) for f in c.fetches]
+        COMPANIONS[tr.name] = c
+    return c
 
 
 def make_units(traces, path, seed, grouped=True):
     """The traces in units that run together: one each for point and array
-    (and when not grouped), else consecutive trace numbers, 1 to 6 a unit.
-    Every trace of a unit takes the first one's mode."""
-    if path in ("point", "array") or not grouped:
+    (and when not grouped), else consecutive trace numbers, 1 to 6 a unit
+    (6 to 40 with --heavy). On the batch paths a unit of one trace gets its
+    companion (see "the journal"). Every trace of a unit takes the first
+    one's mode."""
+    if path in ("point", "array"):
         return [[tr] for tr in traces]
+    if not grouped:
+        return with_companions([[tr] for tr in traces])
     rng = random.Random("pg_rrd-differential-units:%s:%s" % (seed, path))
     top = max(tr.n for tr in traces)
     group = {}
     n = g = 0
     while n <= top:
-        size = rng.choice([1, 2, 3, 4, 6])
+        size = rng.choice([6, 12, 24, 40] if HEAVY else [1, 2, 3, 4, 6])
         for m in range(n, n + size):
             group[m] = g
         n += size
@@ -874,7 +1079,15 @@ def make_units(traces, path, seed, grouped=True):
             units[-1].append(tr)
         else:
             units.append([tr])
+    return with_companions(units)
+
+
+def with_companions(units):
+    """The units, each of one trace given its companion; every trace of a
+    unit takes the first one's mode."""
     for unit in units:
+        if len(unit) == 1:
+            unit.append(companion(unit[0]))
         for tr in unit:
             tr.mode = unit[0].mode
     return units
@@ -893,6 +1106,11 @@ def unit_sql(unit, path, seed):
                   for tr in unit]
     else:
         stmts.append("BEGIN;")
+    if ROLLBACKS and not auto and path in JOURNAL_PATHS:
+        # the series made, written by a statement of several series, and rolled back
+        first = [(tr, tr.updates[0]) for tr in unit if tr.updates and float_safe(tr.updates[0][3])]
+        stmts += (["SAVEPOINT made;"] + [sql_create(tr) for tr in unit]
+                  + ([sql_many(first, False)] if len(first) > 1 else []) + ["ROLLBACK TO SAVEPOINT made;"])
     stmts += [sql_create(tr) for tr in unit]
     ups = unit_updates(unit, path, seed)
     for tr in unit:
@@ -903,6 +1121,15 @@ def unit_sql(unit, path, seed):
     for tr in unit:
         for i, f in enumerate(tr.fetches):
             stmts += ["\\echo @F %d %d" % (tr.n, i), sql_fetch(tr, f)]
+    if path != "point":  # the same reads after a fold of everything (see "the journal")
+        for tr in unit:
+            tr.mids_expected = mid_expected(tr) if FILES else []
+            stmts += ["\\echo @P %d" % tr.n, "SELECT rrd.pending(%s);" % q(tr.name)]
+        stmts += ["\\echo @R %d" % unit[0].n, "SELECT rrd.flush();"]
+        for tr in unit:
+            stmts += ["\\echo @Q %d" % tr.n, "SELECT rrd.pending(%s);" % q(tr.name)]
+            for i, f in enumerate(tr.fetches):
+                stmts += ["\\echo @G %d %d" % (tr.n, i), sql_fetch(tr, f)]
     stmts.append("\\o /dev/null")
     stmts += ["SELECT rrd.drop(%s);" % q(tr.name) for tr in unit] if auto else ["ROLLBACK;"]
     stmts.append("\\o")
@@ -935,19 +1162,32 @@ def parse_output(out):
     done = {}
     cur = None
     rows = None
+    scalar = None
     partial = {}
     for line in out.split("\n"):
         if line.startswith("@T "):
             cur = int(line.split()[1])
             partial[cur] = {}
             rows = None
-        elif line.startswith("@F "):
+        elif line[:3] in ("@F ", "@G ", "@M "):  # a read: before the final flush, after it, halfway
             _, n, i = line.split()
-            rows = partial[int(n)].setdefault(int(i), [])
+            key = int(i) if line[1] == "F" else ("after" if line[1] == "G" else "mid", int(i))
+            rows = partial[int(n)].setdefault(key, [])
+        elif line[:3] in ("@P ", "@Q ", "@R "):  # pending before and after the final flush; flushed
+            _, n = line.split()
+            scalar = (int(n), {"P": "pending", "Q": "pending after", "R": "flushed"}[line[1]])
+            rows = None
+        elif line.startswith("@N "):  # pending at a read halfway
+            _, n, i = line.split()
+            scalar = (int(n), ("mid pending", int(i)))
+            rows = None
         elif line.startswith("@E "):
             n = int(line.split()[1])
             done[n] = partial.pop(n)
             rows = None
+        elif line and scalar is not None:
+            partial[scalar[0]][scalar[1]] = int(line)
+            scalar = None
         elif line and rows is not None:
             a, _, b = line.partition("|")
             label = Decimal(a)
@@ -1045,11 +1285,48 @@ def fetch_cli(tr, f, path="/tmp/t.rrd"):
     return "rrdtool fetch %s %s%s -s %d -e %d" % (path, cf, r, start, end)
 
 
-def dump_trace(tr, fis, out):
-    """A trace as a script that reproduces it, rrdtool then SQL."""
+def checks(tr):
+    """Every read of tr to compare: (result key, fetch, rrdtool's rows, when)."""
+    out = [(i, f, e, "") for i, (f, e) in enumerate(zip(tr.fetches, tr.expected))]
+    if PATH != "point":
+        out += [(("after", i), f, e, " (after the final rrd.flush())")
+                for i, (f, e) in enumerate(zip(tr.fetches, tr.expected))]
+        for j, ((k, f), e) in enumerate(zip(getattr(tr, "mids", []), getattr(tr, "mids_expected", []))):
+            out.append((("mid", j), f, e, " (read halfway, after %d of %d updates; rrdtool fed those only)"
+                        % (k, len(tr.updates))))
+    return out
+
+
+def unit_problems(tr, results):
+    """What the journal's counts of tr contradict: none of its points may be
+    pending after the final rrd.flush(), which folds at least all the points
+    of the unit that were pending before it."""
+    res = results.get(tr.n)
+    if PATH == "point" or isinstance(res, PgError) or res is None:
+        return []
+    out = []
+    if res.get("pending after") != 0:
+        out.append("rrd.pending(%s) after the final rrd.flush() is %s, not 0"
+                   % (q(tr.name), res.get("pending after")))
+    if tr.n == tr.unit[0]:
+        before = [results.get(n, {}) for n in tr.unit]
+        if all(not isinstance(r, PgError) and "pending" in r for r in before):
+            want = sum(r["pending"] for r in before)
+            if res.get("flushed", -1) < want:
+                out.append("the final rrd.flush() folded %s points, but the unit's series had %d pending"
+                           % (res.get("flushed"), want))
+    return out
+
+
+def dump_trace(tr, keys, out):
+    """A trace as a script that reproduces it, rrdtool then SQL; keys: its failing reads."""
     w = out.write
     path = "" if PATH == "point" else " --path %s" % PATH
-    w("# ---- trace %d of seed %s (rerun: --seed %s%s --only %d)\n" % (tr.n, tr.seed, tr.seed, path, tr.n))
+    if getattr(tr, "companion_of", None) is not None:
+        w("# ---- the companion of trace %d of seed %s (rerun: --seed %s%s --only %d)\n"
+          % (tr.companion_of, tr.seed, tr.seed, path, tr.companion_of))
+    else:
+        w("# ---- trace %d of seed %s (rerun: --seed %s%s --only %d)\n" % (tr.n, tr.seed, tr.seed, path, tr.n))
     w("# %s, %d updates, last update %d\n" % (tr.kind, len(tr.updates), tr.last_up()))
     w("# rrdtool:\n")
     w("rm -f /tmp/t.rrd; rrdtool create /tmp/t.rrd --start %d --step %s %s %s\n"
@@ -1057,8 +1334,13 @@ def dump_trace(tr, fis, out):
     args = ["%s:%s" % (u[0], "U" if u[3] is None else u[3]) for u in tr.updates]
     for i in range(0, len(args), 8):
         w("rrdtool update /tmp/t.rrd %s\n" % " ".join(args[i:i + 8]))
+    fis = sorted({k if isinstance(k, int) else k[1] for k in keys if not isinstance(k, tuple) or k[0] == "after"})
     for i in fis:
         w(fetch_cli(tr, tr.fetches[i]) + "\n")
+    for k in keys:
+        if isinstance(k, tuple) and k[0] == "mid":
+            n, f = tr.mids[k[1]]
+            w("# halfway: after the first %d updates only, %s\n" % (n, fetch_cli(tr, f)))
     auto = tr.mode == "autocommit"
     sent = getattr(tr, "sent", None)
     if PATH == "point" or sent is None:
@@ -1068,15 +1350,21 @@ def dump_trace(tr, fis, out):
             w(sql_update(tr, u) + "\n")
     else:
         others = [n for n in tr.unit if n != tr.n]
+        rerun = [n for n in tr.unit if n < COMPANION]
         w("# SQL (%s, --path %s%s):\n" % (tr.mode, PATH, ", with traces %s (rerun: --seed %s --path %s --only %s)"
-                                         % (others, tr.seed, PATH, ",".join(map(str, tr.unit))) if others else ""))
+                                         % (others, tr.seed, PATH, ",".join(map(str, rerun))) if others else ""))
         w("" if auto else "BEGIN;\n")
         for n in tr.unit:
             w("-- SELECT rrd.create(...) of trace %d\n" % n if n != tr.n else sql_create(tr) + "\n")
         for st in sent:
-            w(st + "\n")
+            if not st.startswith("\\"):
+                w(st + "\n")
     for i in fis:
         w(sql_fetch(tr, tr.fetches[i]) + "\n")
+    if PATH != "point":
+        w("SELECT rrd.pending(%s);\nSELECT rrd.flush();\nSELECT rrd.pending(%s);\n" % (q(tr.name), q(tr.name)))
+        for i in fis:
+            w(sql_fetch(tr, tr.fetches[i]) + "\n")
     w(("SELECT rrd.drop(%s);" % q(tr.name) if auto else "ROLLBACK;") + "\n")
 
 
@@ -1103,31 +1391,34 @@ def dump_rows(exp, got, bad, out, full):
             "   <-- differs" if i in badset else ""))
 
 
-def report_trace(tr, res, out, full):
-    """Prints a failing trace: in full (every update, every row) or as one line a fetch."""
+def report_trace(tr, res, out, full, problems=()):
+    """Prints a failing trace: in full (every update, every row) or as one line a read."""
     if isinstance(res, PgError):
         if full:
-            dump_trace(tr, range(len(tr.fetches)), out)
+            dump_trace(tr, [c[0] for c in checks(tr)], out)
         out.write("# trace %d (%s): pg_rrd raised an error:\n#   %s\n"
                   % (tr.n, tr.kind, str(res).replace("\n", "\n#   ")))
         return
-    fis = [i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, []))]
+    bad_checks = [c for c in checks(tr) if compare(c[2], res.get(c[0], []))]
     if full:
-        dump_trace(tr, fis, out)
-    for i in fis:
-        exp, got = tr.expected[i], res.get(i, [])
+        dump_trace(tr, [c[0] for c in bad_checks], out)
+    for p in problems:
+        out.write("# trace %d (%s): %s\n" % (tr.n, tr.kind, p))
+    for key, f, exp, when in bad_checks:
+        got = res.get(key, [])
         bad = compare(exp, got)
+        i = key if isinstance(key, int) else "%s %d" % key
         if full:
-            out.write("# trace %d (%s) fetch %d: %s\n#   %d rows expected, %d got, %d differ\n"
-                      % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(exp), len(got), len(bad)))
+            out.write("# trace %d (%s) fetch %s%s: %s\n#   %d rows expected, %d got, %d differ\n"
+                      % (tr.n, tr.kind, i, when, fetch_cli(tr, f), len(exp), len(got), len(bad)))
             dump_rows(exp, got, bad, out, len(exp) + len(got) <= 400)
         else:
             j = bad[0]
             e = exp[j] if j < len(exp) else ("-", "(no row)")
             g = got[j] if j < len(got) else ("-", "(no row)")
-            out.write("# trace %d (%s) fetch %d: %s: %d/%d rows differ (got %d), first at %s: "
+            out.write("# trace %d (%s) fetch %s%s: %s: %d/%d rows differ (got %d), first at %s: "
                       "rrdtool %s, pg_rrd %s%s\n"
-                      % (tr.n, tr.kind, i, fetch_cli(tr, tr.fetches[i]), len(bad), len(exp), len(got), e[0],
+                      % (tr.n, tr.kind, i, when, fetch_cli(tr, f), len(bad), len(exp), len(got), e[0],
                          fmt_v(e[1]) if j < len(exp) else e[1], fmt_v(g[1]) if j < len(got) else g[1],
                          "" if g[0] == e[0] else " labelled %s" % g[0]))
 
@@ -1140,7 +1431,7 @@ def count_mismatches(exp, got):
 def trace_failed(tr, res):
     if isinstance(res, PgError):
         return True
-    return any(compare(tr.expected[i], res.get(i, [])) for i in range(len(tr.fetches)))
+    return any(compare(e, res.get(k, [])) for k, _, e, _ in checks(tr))
 
 
 # ---------------------------------------------------------------------------
@@ -1150,6 +1441,7 @@ def shrink(tr, fi, res0, files, batch, out):
     """Cuts trace tr down (updates, archives, other fetches) while fetch fi still fails."""
     base = tr.copy()
     base.fetches = [tr.fetches[fi]]
+    base.ckey = getattr(tr, "ckey", tr.n)  # the companion of a unit of one, as it ran
     err0 = isinstance(res0, PgError)
     counter = [0]
 
@@ -1175,7 +1467,7 @@ def shrink(tr, fi, res0, files, batch, out):
             if err0:
                 if isinstance(r, PgError):
                     ok.append(c)
-            elif not isinstance(r, PgError) and compare(c.expected[0], r.get(0, [])):
+            elif not isinstance(r, PgError) and (trace_failed(c, r) or unit_problems(c, results)):
                 ok.append(c)
         return ok
 
@@ -1223,10 +1515,13 @@ def shrink(tr, fi, res0, files, batch, out):
             cur = got[0]
     final = fails_many([cur.copy()])
     if not final:
+        out.write("# shrink: the cut-down trace does not fail when run again; not shrinking\n")
         return None
     cur = final[0]
     res = run_pg([cur], batch, grouped=False)[cur.n]
-    cur.n, cur.name = tr.n, "diff.%s.%d" % (tr.seed, tr.n)
+    cur.n = tr.n
+    if PATH == "point":  # the batch paths' statements, printed as sent, name the series as it ran
+        cur.name = "diff.%s.%d" % (tr.seed, tr.n)
     out.write("# shrunk trace %d fetch %d to %d updates, %d archives:\n"
               % (tr.n, fi, len(cur.updates), len(cur.rras)))
     report_trace(cur, res, out, True)
@@ -1246,15 +1541,21 @@ def main():
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--exact", action="store_true")
     ap.add_argument("--path", choices=PATHS, default="point")
+    ap.add_argument("--heavy", action="store_true", default=os.environ.get("PG_RRD_DIFF_HEAVY", "") not in ("", "0"))
+    ap.add_argument("--rollbacks", action="store_true",
+                    default=os.environ.get("PG_RRD_DIFF_ROLLBACKS", "") not in ("", "0"))
     args = ap.parse_args()
-    global EXACT, PATH, SEED
+    global EXACT, PATH, SEED, HEAVY, LENGTH, FILES, ROLLBACKS
+    ROLLBACKS = args.rollbacks
     EXACT = args.exact
     PATH = args.path
     SEED = args.seed
+    HEAVY = args.heavy
+    LENGTH = 8 if HEAVY else 1
 
     t0 = time.time()
     ids = [int(x) for x in args.only.split(",")] if args.only else list(range(args.traces))
-    files = Files()
+    files = FILES = Files()
     try:
         traces = [make_trace(args.seed, n, files) for n in ids]
         t_rrd = time.time() - t0
@@ -1270,31 +1571,35 @@ def main():
         results = run_pg(traces, args.batch)
         t_pg = time.time() - t1
 
+        everyone = traces + [COMPANIONS[tr.name] for tr in traces if tr.name in COMPANIONS]
         mismatches = 0
         failed = []
         compared = known = identical = 0
         first = True
-        for tr in traces:
+        for tr in everyone:
             res = results.get(tr.n)
             if res is None:
                 res = PgError("no result")
+            problems = []
             if isinstance(res, PgError):
                 mismatches += 1
                 bad_here = 1
             else:
                 bad_here = 0
-                for i in range(len(tr.fetches)):
-                    exp = tr.expected[i]
+                for key, _, exp, _ in checks(tr):
+                    got = res.get(key, [])
                     compared += len(exp)
-                    for (le, ve), (lg, vg) in zip(exp, res.get(i, [])):
+                    for (le, ve), (lg, vg) in zip(exp, got):
                         if ve is not None and vg is not None and le == lg:
                             known += 1
                             identical += ve == vg
-                    bad_here += count_mismatches(exp, res.get(i, []))
+                    bad_here += count_mismatches(exp, got)
+                problems = unit_problems(tr, results)
+                bad_here += len(problems)
                 mismatches += bad_here
             if bad_here:
                 failed.append(tr)
-                report_trace(tr, res, sys.stdout, first or args.only is not None)
+                report_trace(tr, res, sys.stdout, first or args.only is not None, problems)
                 first = False
             if args.verbose:
                 print("trace %4d %-8s step %3d hb %4d %d archive(s) %4d updates: %s"
@@ -1306,23 +1611,41 @@ def main():
             res = results.get(tr.n)
             fi = 0
             if not isinstance(res, PgError):
-                fi = next(i for i in range(len(tr.fetches)) if compare(tr.expected[i], res.get(i, [])))
+                fi = next((k if isinstance(k, int) else k[1] for k, _, e, _ in checks(tr)
+                           if (isinstance(k, int) or k[0] == "after") and compare(e, res.get(k, []))), 0)
             shrink(tr, fi, res, files, args.batch, sys.stdout)
+        ncomp = len(everyone) - len(traces)
+        nupd += sum(len(tr.updates) for tr in everyone[len(traces):])
         print("differential: %d updates; %d known values compared, %d of them bit-identical; "
               "rrdtool %.1fs, pg_rrd %.1fs" % (nupd, known, identical, t_rrd, t_pg))
         if PATH != "point":
-            print("differential: --path %s: %s" % (PATH, path_stats(traces)))
-        print("differential: %d traces, %d rows compared, %d mismatches" % (len(traces), compared, mismatches))
-        print("%d passed, %d failed" % (len(traces) - len(failed), len(failed)))
+            print("differential: --path %s%s%s: %s" % (PATH, " --heavy" if HEAVY else "",
+                                                      " --rollbacks" if ROLLBACKS else "", path_stats(everyone)))
+            print("differential: journal: %s" % journal_stats(everyone, results))
+        print("differential: %d traces%s, %d rows compared, %d mismatches"
+              % (len(traces), " (and %d companions)" % ncomp if ncomp else "", compared, mismatches))
+        print("%d passed, %d failed" % (len(everyone) - len(failed), len(failed)))
         return 1 if failed else 0
     finally:
         files.close()
 
 
+def stmt_names(form, st):
+    """The distinct series an update statement of `form` names."""
+    if form == "many":
+        return set(st.split("'")[1][1:-1].split('","'))
+    if form == "insert":
+        return set(re.findall(r"\('((?:[^']|'')*)', '", st))
+    if form == "copy":
+        return {line.split("\t")[0] for line in st.split("\n")[1:-1]}
+    return {st.split("'")[1]}
+
+
 def path_stats(traces):
-    """How the updates were sent: statements of each form, and updates in them."""
+    """How the updates were sent: statements of each form, updates in them,
+    those naming several series (which journal), and the journal events."""
     from collections import Counter
-    stmts, points = Counter(), Counter()
+    stmts, points, several, events = Counter(), Counter(), Counter(), Counter()
     seen = set()
     for tr in traces:
         sent = getattr(tr, "sent", None)
@@ -1330,7 +1653,16 @@ def path_stats(traces):
             continue
         seen.add(id(sent))
         for st in sent:
-            if st.startswith(("SET ", "RESET ")):
+            if st.startswith(("SET ", "RESET ", "\\", "COMMIT", "ROLLBACK TO", "SELECT rrd.pending")):
+                continue
+            if st.startswith("SELECT rrd.flush("):
+                events["flush(name)" if st != "SELECT rrd.flush();" else "flush()"] += 1
+                continue
+            if st.startswith(("SAVEPOINT", "BEGIN", "ROLLBACK")):
+                events[st.split()[0].rstrip(";")] += 1
+                continue
+            if st.startswith("SELECT extract"):
+                events["read halfway"] += 1
                 continue
             if st.startswith("COPY"):
                 form, k = "copy", st.count("\n") - 1
@@ -1344,8 +1676,35 @@ def path_stats(traces):
                 form, k = "point", 1
             stmts[form] += 1
             points[form] += k
-    return ", ".join("%s %d statements (%d updates)" % (f, stmts[f], points[f])
+            several[form] += form in ("many", "insert", "copy") and len(stmt_names(form, st)) > 1
+    text = ", ".join("%s %d statements (%d updates%s)"
+                     % (f, stmts[f], points[f], ", %d of several series" % several[f] if several[f] else "")
                      for f in ("point", "array", "many", "insert", "copy") if stmts[f])
+    # BEGIN: blocks of an autocommit unit and runs undone there; SAVEPOINT: runs undone in a transaction
+    ev = ", ".join("%s %d" % (k, events[k]) for k in ("flush()", "flush(name)", "BEGIN", "ROLLBACK", "SAVEPOINT",
+                                                      "read halfway") if events[k])
+    return text + ("; events: " + ev if ev else "")
+
+
+def journal_stats(traces, results):
+    """What the reads before the final flush merged from the journal."""
+    journaled = pending = with_pending = most = mids = mids_pending = 0
+    units = {}
+    for tr in traces:
+        journaled += getattr(tr, "journaled", 0)
+        r = results.get(tr.n)
+        if isinstance(r, dict) and "pending" in r:
+            pending += r["pending"]
+            with_pending += r["pending"] > 0
+            most = max(most, r["pending"])
+            units[tr.unit[0]] = units.get(tr.unit[0], 0) + r["pending"]
+            for j in range(len(getattr(tr, "mids", []))):
+                mids += 1
+                mids_pending += r.get(("mid pending", j), 0) > 0
+    return ("%d updates sent in statements of several series; at the final reads %d points pending "
+            "in %d of %d series (at most %d in one, %d in one unit); %d of %d reads halfway with points pending"
+            % (journaled, pending, with_pending, len(traces), most, max(units.values(), default=0),
+               mids_pending, mids))
 
 
 def print_stats(traces, secs):

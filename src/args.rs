@@ -16,14 +16,21 @@ pub fn required<T>(v: Option<T>, what: &str) -> Result<T> {
 
 /// Unix microseconds of a finite timestamptz argument.
 pub fn unix_us(t: TimestampWithTimeZone, what: &str) -> Result<i64> {
+    unix_us_of(t, || what.to_string())
+}
+
+/// [`unix_us`], with the argument's name made only for an error (for the
+/// elements of long arrays).
+pub fn unix_us_of(t: TimestampWithTimeZone, what: impl FnOnce() -> String) -> Result<i64> {
     if !t.is_finite() {
         return Err(RrdError::TimeRange {
-            msg: format!("{what} must be finite"),
+            msg: format!("{} must be finite", what()),
         });
     }
     time::from_pg(t.into_inner()).ok_or_else(|| RrdError::TimeRange {
         msg: format!(
-            "{what} is out of range: pg_rrd reads times up to {} and takes updates up to {}",
+            "{} is out of range: pg_rrd reads times up to {} and takes updates up to {}",
+            what(),
             time::format(i64::MAX),
             time::format(time::MAX_US)
         ),

@@ -172,7 +172,7 @@ fn flush_one_inner(name: Option<&str>) -> Result<i64> {
 /// Points pending in the journal, in all.
 #[pg_extern(name = "pending", stable)]
 fn pending_all() -> i64 {
-    Spi::connect(|client| storage::journal::pending_total(&client))
+    Spi::connect(storage::journal::pending_total)
 }
 
 /// Points of series `name` pending in the journal.

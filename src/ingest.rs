@@ -19,7 +19,7 @@ use pgrx::prelude::*;
 use rrd_core::batch::{Batch, OnBad, Value};
 use rrd_core::error::{Result as RrdResult, RrdError};
 
-use crate::args::{required, unix_us};
+use crate::args::{required, unix_us, unix_us_of};
 use crate::interrupts;
 use crate::sqlstate::OrRaise;
 use crate::update::apply;
@@ -75,6 +75,10 @@ impl Feed {
     pub fn flush(&mut self, on_bad: OnBad) -> RrdResult<()> {
         let points = std::mem::take(&mut self.batch.points);
         let batch = self.batch.part(points);
+        self.apply_part(batch, on_bad)
+    }
+
+    fn apply_part(&mut self, batch: Batch, on_bad: OnBad) -> RrdResult<()> {
         let before = self.before;
         let skipped = apply(&batch, on_bad).map_err(|e| match e {
             RrdError::InBatch { pos, source } => RrdError::InBatch {
@@ -90,7 +94,13 @@ impl Feed {
 
     /// Applies what is left; the number of points skipped in all.
     pub fn finish(mut self, on_bad: OnBad) -> RrdResult<i64> {
-        self.flush(on_bad)?;
+        // A statement of one part (the usual case) is applied as gathered.
+        if self.before == 0 {
+            let batch = std::mem::take(&mut self.batch);
+            self.apply_part(batch, on_bad)?;
+        } else {
+            self.flush(on_bad)?;
+        }
         Ok(self.skipped)
     }
 }
@@ -105,8 +115,12 @@ fn on_bad(skip_bad: Option<bool>) -> RrdResult<OnBad> {
 
 /// The time of element `i` (0-based) of the times array.
 fn element_time(t: Option<TimestampWithTimeZone>, i: usize) -> RrdResult<i64> {
-    let what = format!("t[{}]", i + 1);
-    unix_us(required(t, &what)?, &what)
+    // The element's name is only written out for an error.
+    let what = || format!("t[{}]", i + 1);
+    match t {
+        None => Err(RrdError::Null { what: what() }),
+        Some(t) => unix_us_of(t, what),
+    }
 }
 
 fn check_lengths(what: &str, lens: &[usize]) -> RrdResult<()> {
@@ -184,7 +198,9 @@ fn update_many_inner(
     let mut feed = Feed::with_capacity(t.len());
     for (i, ((ni, ti), vi)) in names.iter().zip(t.iter()).zip(v.iter()).enumerate() {
         interrupts::every(i);
-        let name = required(ni, &format!("names[{}]", i + 1))?;
+        let name = ni.ok_or_else(|| RrdError::Null {
+            what: format!("names[{}]", i + 1),
+        })?;
         let s = feed.series(name);
         if feed.push(s, element_time(ti, i)?, Value::from_float(vi)) {
             feed.flush(on_bad)?;
@@ -264,18 +280,29 @@ fn _points_statement_start<'a>(
 fn _points_row<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, RrdError> {
-    let new = trigger.new();
-    if let Some(row) = &new {
-        add_row(row).or_raise();
+    // The view's columns are (name text, t timestamptz, v float8), read
+    // straight from the row: this runs once per row of a COPY.
+    let data = trigger.trigger_data();
+    let tuple = data.tg_trigtuple;
+    if !tuple.is_null() {
+        // SAFETY: the row and the view's descriptor, as PostgreSQL gives
+        // them to the trigger; each column is read as its own type.
+        let (name, t, v) = unsafe {
+            let desc = (*data.tg_relation).rd_att;
+            let at = |n: usize| {
+                pgrx::htup::heap_getattr_raw(tuple, std::num::NonZeroUsize::new(n).unwrap(), desc)
+            };
+            let name = at(1).and_then(|d| <&str as FromDatum>::from_datum(d, false));
+            let t = at(2).and_then(|d| TimestampWithTimeZone::from_datum(d, false));
+            let v = at(3).and_then(|d| f64::from_datum(d, false));
+            (name, t, v)
+        };
+        add_row(name, t, v).or_raise();
     }
-    Ok(new)
+    Ok(trigger.new())
 }
 
-fn add_row(row: &PgHeapTuple<'_, AllocatedByPostgres>) -> RrdResult<()> {
-    let bad = |e: pgrx::datum::TryFromDatumError| RrdError::param(e.to_string());
-    let name: Option<String> = row.get_by_name("name").map_err(bad)?;
-    let t: Option<TimestampWithTimeZone> = row.get_by_name("t").map_err(bad)?;
-    let v: Option<f64> = row.get_by_name("v").map_err(bad)?;
+fn add_row(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Option<f64>) -> RrdResult<()> {
     // A full part is taken out of its level to be applied, so that a
     // trigger on pg_rrd's tables may write to rrd.points meanwhile.
     let full = LEVELS.with(|l| {
@@ -298,7 +325,7 @@ fn add_row(row: &PgHeapTuple<'_, AllocatedByPostgres>) -> RrdResult<()> {
             Some(x) if !x.is_nan() => Value::Float(x),
             _ => Value::Unknown,
         };
-        let s = level.feed.series(&name);
+        let s = level.feed.series(name);
         Ok(level
             .feed
             .push(s, t, value)

@@ -205,15 +205,12 @@ fn check_points(
         interrupts::every(i);
         let s = p.series;
         let n = &named[s];
-        let value = match &p.value {
-            Value::Unknown => None,
-            Value::Float(v) => {
-                batch::float_text(*v, &mut text);
-                Some(text.as_str())
-            }
-            Value::Text(t) => Some(t.as_str()),
+        let checked = match &p.value {
+            Value::Unknown => journal::check(&n.def, &tips[s], p.t_us, None),
+            Value::Float(v) => journal::check_float(&n.def, &tips[s], p.t_us, *v, &mut text),
+            Value::Text(t) => journal::check(&n.def, &tips[s], p.t_us, Some(t)),
         };
-        match journal::check(&n.def, &tips[s], p.t_us, value) {
+        match checked {
             Ok(Some(tip)) => {
                 tips[s] = tip;
                 let lane = lane_of(n.id);

@@ -36,6 +36,9 @@ const BUFFER_POINTS: usize = 1 << 16;
 /// The subtransaction id of the top level.
 const TOP: SubTransactionId = 1;
 
+/// Kept points: time, value, and the subtransaction that wrote them.
+type Kept = Vec<(i64, Value, SubTransactionId)>;
+
 /// A series this transaction wrote directly, holding its state row.
 struct Owned {
     name: String,
@@ -45,15 +48,20 @@ struct Owned {
     base: Series,
     /// The tip after `base` and `points`.
     tip: Tip,
-    points: Vec<(i64, Value, SubTransactionId)>,
+    points: Kept,
+    /// Set by [`release`], in that subtransaction: the series' rows may
+    /// change by other means, so its writes are direct again.
+    released: Option<SubTransactionId>,
 }
 
-/// Points written out inside subtransaction `at`, for its abort.
+/// What a series' entry held before a write inside subtransaction `at`
+/// (kept points written out, or a direct write), for its abort.
 struct Shadow {
     at: SubTransactionId,
     id: i64,
     base: Series,
-    points: Vec<(i64, Value, SubTransactionId)>,
+    points: Kept,
+    released: Option<SubTransactionId>,
 }
 
 thread_local! {
@@ -70,20 +78,46 @@ fn current_subxact() -> SubTransactionId {
 
 /// Records that this transaction wrote `series` (named `name`) directly,
 /// so that its next small writes are kept here.
+/// The caller has written out this series' kept points first.
 pub fn own(name: &str, series: Series) {
     ensure_callbacks();
+    let sub = current_subxact();
     let tip = Tip::of(&series.state);
     OWNED.with(|o| {
-        o.borrow_mut().insert(
-            series.id,
-            Owned {
-                name: name.to_string(),
-                since: current_subxact(),
-                base: series,
-                tip,
-                points: Vec::new(),
-            },
-        )
+        let mut owned = o.borrow_mut();
+        match owned.get_mut(&series.id) {
+            Some(known) => {
+                // Held since earlier; what this write replaces comes back
+                // if its subtransaction aborts.
+                if sub != TOP {
+                    SHADOWS.with(|sh| {
+                        sh.borrow_mut().push(Shadow {
+                            at: sub,
+                            id: series.id,
+                            base: known.base.clone(),
+                            points: std::mem::take(&mut known.points),
+                            released: known.released,
+                        })
+                    });
+                }
+                known.base = series;
+                known.tip = tip;
+                known.released = None;
+            }
+            None => {
+                owned.insert(
+                    series.id,
+                    Owned {
+                        name: name.to_string(),
+                        since: sub,
+                        base: series,
+                        tip,
+                        points: Vec::new(),
+                        released: None,
+                    },
+                );
+            }
+        }
     });
 }
 
@@ -98,21 +132,19 @@ pub fn keep(id: i64, batch: &Batch, on_bad: OnBad) -> Option<Result<i64>> {
     let sub = current_subxact();
     let kept = OWNED.with(|o| {
         let mut owned = o.borrow_mut();
-        let series = owned.get_mut(&id)?;
+        let series = owned.get_mut(&id).filter(|s| s.released.is_none())?;
         let mut tip = series.tip.clone();
         let mut new = Vec::with_capacity(batch.points.len());
         let mut skipped = 0;
         let mut text = String::new();
         for (i, p) in batch.points.iter().enumerate() {
-            let value = match &p.value {
-                Value::Unknown => None,
-                Value::Float(v) => {
-                    batch::float_text(*v, &mut text);
-                    Some(text.as_str())
-                }
-                Value::Text(t) => Some(t.as_str()),
+            let def = &series.base.def;
+            let checked = match &p.value {
+                Value::Unknown => journal::check(def, &tip, p.t_us, None),
+                Value::Float(v) => journal::check_float(def, &tip, p.t_us, *v, &mut text),
+                Value::Text(t) => journal::check(def, &tip, p.t_us, Some(t)),
             };
-            match journal::check(&series.base.def, &tip, p.t_us, value) {
+            match checked {
                 Ok(Some(next)) => {
                     tip = next;
                     new.push((p.t_us, p.value.clone(), sub));
@@ -157,21 +189,20 @@ pub fn write_out() -> Result<()> {
         return Ok(());
     }
     let sub = current_subxact();
-    let taken: Vec<(i64, String, Series, Vec<(i64, Value, SubTransactionId)>)> =
-        OWNED.with(|o| {
-            o.borrow_mut()
-                .iter_mut()
-                .filter(|(_, s)| !s.points.is_empty())
-                .map(|(id, s)| {
-                    (
-                        *id,
-                        s.name.clone(),
-                        s.base.clone(),
-                        std::mem::take(&mut s.points),
-                    )
-                })
-                .collect()
-        });
+    let taken: Vec<(i64, String, Series, Kept)> = OWNED.with(|o| {
+        o.borrow_mut()
+            .iter_mut()
+            .filter(|(_, s)| !s.points.is_empty())
+            .map(|(id, s)| {
+                (
+                    *id,
+                    s.name.clone(),
+                    s.base.clone(),
+                    std::mem::take(&mut s.points),
+                )
+            })
+            .collect()
+    });
     BUFFERED.with(|b| b.set(0));
     let works: Vec<SeriesWork> = taken
         .iter()
@@ -207,12 +238,14 @@ pub fn write_out() -> Result<()> {
                 next.state = work.state;
                 next.holes = work.holes;
                 if sub != TOP {
+                    let released = s.released;
                     SHADOWS.with(|sh| {
                         sh.borrow_mut().push(Shadow {
                             at: sub,
                             id,
                             base,
                             points,
+                            released,
                         })
                     });
                 }
@@ -228,7 +261,12 @@ pub fn write_out() -> Result<()> {
 /// direct write (journaling, changes of definition, drop).
 pub fn release() -> Result<()> {
     write_out()?;
-    OWNED.with(|o| o.borrow_mut().clear());
+    let sub = current_subxact();
+    OWNED.with(|o| {
+        for s in o.borrow_mut().values_mut() {
+            s.released.get_or_insert(sub);
+        }
+    });
     Ok(())
 }
 
@@ -287,9 +325,17 @@ fn aborted(sub: SubTransactionId) {
     });
     OWNED.with(|o| {
         let mut owned = o.borrow_mut();
+        // A release inside the aborted subtransaction is undone (a shadow
+        // below may bring back an older one).
+        for s in owned.values_mut() {
+            if s.released.is_some_and(|r| r >= sub) {
+                s.released = None;
+            }
+        }
         for sh in shadows.into_iter().rev() {
             if let Some(s) = owned.get_mut(&sh.id) {
                 s.base = sh.base;
+                s.released = sh.released;
                 let mut points = sh.points;
                 points.append(&mut s.points);
                 s.points = points;
@@ -328,6 +374,9 @@ fn committed(sub: SubTransactionId, parent: SubTransactionId) {
         for s in o.borrow_mut().values_mut() {
             if s.since == sub {
                 s.since = parent;
+            }
+            if s.released == Some(sub) {
+                s.released = Some(parent);
             }
             for p in &mut s.points {
                 if p.2 == sub {

@@ -51,11 +51,36 @@ unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid)
     }
 }
 
+/// A name resolved in a transaction or subtransaction that aborts may
+/// have come from rows it wrote (a series it created): forgotten.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if event == pg_sys::XactEvent::XACT_EVENT_ABORT {
+        NAMES.with(|n| n.borrow_mut().clear());
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_subxact(
+    event: pg_sys::SubXactEvent::Type,
+    _my: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        NAMES.with(|n| n.borrow_mut().clear());
+    }
+}
+
 /// The OID of `rrd.series`, looked up once per invalidation.
 fn series_oid() -> pg_sys::Oid {
     if !REGISTERED.with(|r| r.replace(true)) {
         // SAFETY: registered once per backend, for its whole life.
-        unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0)) };
+        unsafe {
+            pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0));
+            pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+            pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
+        }
     }
     let known = SERIES_OID.with(Cell::get);
     if known != pg_sys::InvalidOid {

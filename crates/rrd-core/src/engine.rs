@@ -160,7 +160,21 @@ pub fn update(
         }
         _ => f64::NAN,
     };
-    state.last_ds = value.filter(|v| *v != "U").map(keep_last_ds);
+    // The kept text reuses the previous one's buffer: a batch of many
+    // points allocates no text per point.
+    match value.filter(|v| *v != "U") {
+        None => state.last_ds = None,
+        Some(v) => {
+            let kept = &v[..kept_len(v)];
+            match &mut state.last_ds {
+                Some(old) => {
+                    old.clear();
+                    old.push_str(kept);
+                }
+                none => *none = Some(kept.to_string()),
+            }
+        }
+    }
 
     // PDP boundaries: the start of the PDP holding the last update, and of
     // the one holding this update.
@@ -331,11 +345,16 @@ pub fn reads_as_float(v: &str) -> bool {
 /// (cut back to a character boundary, which only matters for text that no
 /// data source kind reads as a number).
 pub fn keep_last_ds(v: &str) -> String {
+    v[..kept_len(v)].to_string()
+}
+
+/// The length of the part of `v` that [`keep_last_ds`] keeps.
+pub fn kept_len(v: &str) -> usize {
     let mut end = v.len().min(LAST_DS_KEEP);
     while !v.is_char_boundary(end) {
         end -= 1;
     }
-    v[..end].to_string()
+    end
 }
 
 /// The input's contribution to the PDP accumulator, rate x seconds, or NaN

@@ -134,11 +134,39 @@ pub fn check(def: &Definition, tip: &Tip, t_us: i64, value: Option<&str>) -> Res
         };
         engine::check_input(def, previous, v)?;
     }
-    let kept = value.filter(|v| *v != "U").map(engine::keep_last_ds);
+    let kept = value
+        .filter(|v| *v != "U")
+        .map(|v| &v[..engine::kept_len(v)]);
     Ok(Some(Tip {
         last_up: t_us,
-        prev: prev_of(kept.as_deref()),
+        prev: prev_of(kept),
     }))
+}
+
+/// [`check`] for a double given as such (not as text): the same answer,
+/// without writing the double out as the engine reads it, which only a
+/// refusal needs (or a DCOUNTER's or DDERIVE's previous text, or a
+/// counter's check of digits).
+pub fn check_float(
+    def: &Definition,
+    tip: &Tip,
+    t_us: i64,
+    x: f64,
+    text: &mut String,
+) -> Result<Option<Tip>> {
+    let plain = matches!(def.ds.kind, DsKind::Gauge | DsKind::Absolute)
+        || (matches!(def.ds.kind, DsKind::DCounter | DsKind::DDerive)
+            && !matches!(tip.prev, Prev::Other(_)));
+    if plain && !x.is_nan() && engine::check_time(tip.last_up, t_us).is_ok() {
+        // The shortest decimal of a double, never in exponent form, reads
+        // back as a number (infinities as "inf" and "-inf").
+        return Ok(Some(Tip {
+            last_up: t_us,
+            prev: Prev::Number,
+        }));
+    }
+    crate::batch::float_text(x, text);
+    check(def, tip, t_us, Some(text))
 }
 
 /// The points one statement leaves in one lane, as the journal row holds
@@ -300,18 +328,36 @@ mod tests {
                         2 => (rng.next_u64() % 999_999) as i64,
                         _ => (1 + rng.next_u64() % 12) as i64 * time::US,
                     };
-                let v = input(&mut rng);
+                let float = match rng.next_u64() % 8 {
+                    0 => Some(-((rng.next_u64() % 1000) as f64) / 7.0),
+                    1 => Some(f64::INFINITY),
+                    2 => Some(1e-300),
+                    3 => Some((rng.next_u64() % 100) as f64),
+                    _ => None,
+                };
+                let v = match float {
+                    Some(x) => {
+                        let mut text = String::new();
+                        float_text(x, &mut text);
+                        Some(text)
+                    }
+                    None => input(&mut rng),
+                };
                 // Half the time the tip comes back from its packed form.
-                let known = if rng.next_u64() % 2 == 0 {
+                let known = if rng.next_u64().is_multiple_of(2) {
                     Tip::unpack(tip.pack()).unwrap()
                 } else {
                     tip.clone()
                 };
-                let checked = check(&def, &known, t, v.as_deref());
-                let checked = match checked {
+                let mut scratch = String::new();
+                let first = |tip: &Tip, scratch: &mut String| match float {
+                    Some(x) => check_float(&def, tip, t, x, scratch),
+                    None => check(&def, tip, t, v.as_deref()),
+                };
+                let checked = match first(&known, &mut scratch) {
                     Ok(None) => {
                         assert_eq!(known.prev, Prev::Other(None));
-                        check(&def, &tip, t, v.as_deref())
+                        first(&tip, &mut scratch)
                     }
                     other => other,
                 };
@@ -445,7 +491,7 @@ mod tests {
                     + (1 + rng.next_u64() % 40) as i64 * time::US;
                 for _ in 0..(1 + rng.next_u64() % 8) {
                     let s = (rng.next_u64() as usize) % nseries;
-                    let t = if rng.next_u64() % 3 == 0 {
+                    let t = if rng.next_u64().is_multiple_of(3) {
                         step_t
                     } else {
                         tips[s].last_up + (1 + rng.next_u64() % 15) as i64 * time::US
@@ -481,7 +527,7 @@ mod tests {
             let mut placed = fresh.clone();
             for row in &statements {
                 journal.push(row.clone());
-                if rng.next_u64() % 3 == 0 {
+                if rng.next_u64().is_multiple_of(3) {
                     fold(&defs, &mut placed, &journal);
                     journal.clear();
                 }

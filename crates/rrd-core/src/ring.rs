@@ -28,20 +28,33 @@ pub struct Ring {
 /// Unknown slots that were not written, as inclusive ranges, oldest first.
 pub type Holes = Vec<(i64, i64)>;
 
-/// What a batch writes into one chunk row: per offset, the newest value
-/// given (NaN for unknown), or `None` to keep the stored one.
-#[derive(Debug, Clone, PartialEq)]
+/// What a batch writes into one chunk row: the offsets it gives, each
+/// once, ascending, with the newest value given (NaN for unknown); the
+/// other offsets keep the stored value. Its size follows the slots written,
+/// not the row's width: a fold of many series holds one per chunk row it
+/// touches.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChunkEdit {
-    slots: Vec<Option<f64>>,
+    slots: Vec<(u32, f64)>,
 }
 
 impl ChunkEdit {
-    /// The given slots, as (offset in the row, value).
+    /// The given slots, as (offset in the row, value), ascending.
     pub fn written(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(off, v)| v.map(|v| (off, v)))
+        self.slots.iter().map(|&(off, v)| (off as usize, v))
+    }
+
+    /// Gives slot `off` the value `v`.
+    fn set(&mut self, off: usize, v: f64) {
+        let off = off as u32;
+        match self.slots.last() {
+            None => self.slots.push((off, v)),
+            Some(&(last, _)) if last < off => self.slots.push((off, v)),
+            _ => match self.slots.binary_search_by_key(&off, |s| s.0) {
+                Ok(i) => self.slots[i].1 = v,
+                Err(i) => self.slots.insert(i, (off, v)),
+            },
+        }
     }
 }
 
@@ -115,11 +128,7 @@ impl Ring {
             let kept = count.min(self.rows) as i64;
             for g in (last - kept + 1)..=last {
                 let c = self.chunk_of(g);
-                let len = self.chunk_len(c);
-                let edit = edits.entry(c).or_insert_with(|| ChunkEdit {
-                    slots: vec![None; len],
-                });
-                edit.slots[self.offset(g)] = Some(value);
+                edits.entry(c).or_default().set(self.offset(g), value);
             }
         }
         // Slots at or before `last - rows` are out of the window for good.
@@ -131,12 +140,15 @@ impl Ring {
     /// others keep the stored one (unknown in a new row).
     pub fn apply_edit(&self, c: u32, old: Option<&[f64]>, edit: &ChunkEdit) -> Vec<f64> {
         let len = self.chunk_len(c);
-        (0..len)
-            .map(|off| match edit.slots.get(off).copied().flatten() {
-                Some(v) => v,
-                None => old.and_then(|o| o.get(off).copied()).unwrap_or(f64::NAN),
-            })
-            .collect()
+        let mut dp: Vec<f64> = (0..len)
+            .map(|off| old.and_then(|o| o.get(off).copied()).unwrap_or(f64::NAN))
+            .collect();
+        for (off, v) in edit.written() {
+            if let Some(slot) = dp.get_mut(off) {
+                *slot = v;
+            }
+        }
+        dp
     }
 
     /// Chunk numbers holding slots `lo..=hi`, each once, walking a chunk at
