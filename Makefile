@@ -10,13 +10,15 @@ RUN_DIR     := $(CLUSTER_DIR)/run
 RUN_PORT    ?= 55414
 TEST_DIR    := $(CLUSTER_DIR)/test
 TEST_PORT   ?= 55415
+# pgrx-tests/journal.py's clusters use this port and the next three.
+JOURNAL_PORT ?= 55430
 PY          := /usr/bin/python3
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes clean bench
+        test-cluster regress doctest differential holes journal clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -36,6 +38,14 @@ run: install-release
 	@$(PGBIN)/psql -X -q -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d postgres -tAc \
 	  "SELECT 1 FROM pg_database WHERE datname = 'pg_rrd'" | grep -q 1 || \
 	  $(PGBIN)/createdb -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres pg_rrd
+	@# The background worker folds the journal of the demo database.
+	@if ! $(PGBIN)/psql -X -q -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d postgres -tAc \
+	    "SHOW shared_preload_libraries" | grep -q pg_rrd; then \
+	  $(PGBIN)/psql -X -q -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d postgres \
+	    -c "LOAD 'pg_rrd'" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_rrd'" \
+	    -c "ALTER SYSTEM SET pg_rrd.flush_database = 'pg_rrd'" && \
+	  bash scripts/cluster.sh stop $(RUN_DIR) && bash scripts/cluster.sh start $(RUN_DIR) $(RUN_PORT); \
+	fi
 	@$(RUN_PSQL) -q -v ON_ERROR_STOP=1 -f scripts/demo.sql
 	@echo
 	@echo "pg_rrd is running. Continue with:"
@@ -46,7 +56,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -88,6 +98,14 @@ differential: test-cluster
 # standby made from the test cluster, rings at the 100M-slot limit.
 holes: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/holes.py --cluster $(TEST_DIR)
+
+# The journal of many-series statements, on clusters of its own (.pgdata/journal-*,
+# ports 55430-55433): 8 sessions of batches, one-series writers, folds, tunes and
+# renames replayed on one session; kill -9 during ingest and rrd.flush(); the
+# background worker; the inline fold's bound; pg_dump and a hot standby with points
+# pending. JOURNAL_ARGS=--long for longer soak rounds.
+journal: install
+	@$(PY) pgrx-tests/journal.py --dir $(CLUSTER_DIR) --port $(JOURNAL_PORT) $(JOURNAL_ARGS)
 
 clean: stop
 	cargo clean

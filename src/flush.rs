@@ -33,6 +33,44 @@ const LANE_FOLD_POINTS: i64 = 128 * 256;
 /// lanes in groups of about this many (a lane is never split).
 pub const FOLD_POINTS: i64 = 1 << 20;
 
+/// Most lanes (of 128 series) one fold holds in memory at once. With
+/// [`FOLD_POINTS`] this bounds a fold's memory, whatever the number of
+/// series: about 100 MB (measured: docs/performance.md).
+pub const FOLD_LANES: usize = 64;
+
+/// `lanes` with their pending counts, in groups that one fold takes at a
+/// time, ascending.
+pub fn groups(lanes: &[(i64, i64)]) -> Vec<Vec<i64>> {
+    let mut sorted = lanes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup_by_key(|l| l.0);
+    let mut out = Vec::new();
+    let mut group = Vec::new();
+    let mut size = 0;
+    for (lane, n) in sorted {
+        if !group.is_empty() && (size + n > FOLD_POINTS || group.len() >= FOLD_LANES) {
+            out.push(std::mem::take(&mut group));
+            size = 0;
+        }
+        group.push(lane);
+        size += n;
+    }
+    if !group.is_empty() {
+        out.push(group);
+    }
+    out
+}
+
+/// Folds `lanes` (with their pending counts), held alone with their rows
+/// locked, a group at a time.
+pub fn fold_held_groups(client: &SpiClient<'_>, lanes: &[(i64, i64)]) -> Result<i64> {
+    let mut total = 0;
+    for group in groups(lanes) {
+        total += fold_held(client, &group)?;
+    }
+    Ok(total)
+}
+
 /// The pending points at which a writer folds a lane it writes.
 pub fn inline_limit() -> i64 {
     if crate::worker::running() {
@@ -105,24 +143,9 @@ pub fn fold_series(client: &SpiClient<'_>, id: i64) -> Result<i64> {
     fold_held(client, &[lane])
 }
 
-/// The lanes with pending points, in groups of about [`FOLD_POINTS`]
-/// points (a lane is never split), ascending.
+/// The lanes with pending points, in the groups of [`groups`].
 pub fn pending_groups(client: &SpiClient<'_>) -> Vec<Vec<i64>> {
-    let mut groups = Vec::new();
-    let mut group = Vec::new();
-    let mut size = 0;
-    for (lane, n) in storage::journal::pending_lanes(client) {
-        group.push(lane);
-        size += n;
-        if size >= FOLD_POINTS {
-            groups.push(std::mem::take(&mut group));
-            size = 0;
-        }
-    }
-    if !group.is_empty() {
-        groups.push(group);
-    }
-    groups
+    groups(&storage::journal::pending_lanes(client))
 }
 
 /// Folds the lane of series `name` before a call changes the series, and

@@ -10,7 +10,7 @@ pub static SKIP_BAD_POINTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static MAX_FETCH_ROWS: GucSetting<i32> = GucSetting::<i32>::new(50_000_000);
 
 /// `pg_rrd.flush_interval`: seconds between the background worker's folds.
-pub static FLUSH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(300);
+pub static FLUSH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(900);
 
 /// `pg_rrd.flush_database`: the database whose journal the worker folds.
 pub static FLUSH_DATABASE: GucSetting<Option<std::ffi::CString>> =
@@ -44,9 +44,9 @@ pub fn init() {
     GucRegistry::define_int_guc(
         c"pg_rrd.flush_interval",
         c"Seconds between the background worker's folds of the journal.",
-        c"Each fold rewrites the state and chunk rows of the series it folds once; \
-          folding about once per checkpoint cycle gives each of their pages one \
-          full-page image per cycle. Needs pg_rrd in shared_preload_libraries.",
+        c"Each fold rewrites the state and chunk rows of the series it folds once, and \
+          the first fold after a checkpoint writes their pages whole: folding every few \
+          checkpoint cycles keeps that cost low. Needs pg_rrd in shared_preload_libraries.",
         &FLUSH_INTERVAL,
         1,
         86_400,

@@ -131,14 +131,17 @@ fn tips_of(
                 })
             )
     };
-    let fold: Vec<i64> = named
+    let fold: Vec<(i64, i64)> = named
         .iter()
         .zip(&tips)
         .filter(|(n, t)| wants_text(n, t))
-        .map(|(n, _)| lane_of(n.id))
+        .map(|(n, _)| {
+            let lane = lane_of(n.id);
+            (lane, rows[&lane].pending)
+        })
         .collect();
     if !fold.is_empty() {
-        flush::fold_held(client, &fold)?;
+        flush::fold_held_groups(client, &fold)?;
     }
     let from_state: Vec<i64> = named
         .iter()

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
+use pgrx::Array;
 
 use rrd_core::error::{Result, RrdError};
 use rrd_core::journal::{LaneRow, LANE_WIDTH};
@@ -277,23 +278,34 @@ pub fn rows(
         let corrupt = |what: &str| RrdError::Corrupt {
             msg: format!("journal row of lane {lane}: {what}"),
         };
-        let slots: Vec<Option<i16>> = spi(row.get(2)).ok_or_else(|| corrupt("slots are NULL"))?;
-        let times: Vec<Option<i64>> = spi(row.get(3)).ok_or_else(|| corrupt("times are NULL"))?;
-        let values: Vec<Option<f64>> = spi(row.get(4)).ok_or_else(|| corrupt("values are NULL"))?;
+        let slots: Array<i16> = spi(row.get(2)).ok_or_else(|| corrupt("slots are NULL"))?;
+        let times: Array<i64> = spi(row.get(3)).ok_or_else(|| corrupt("times are NULL"))?;
+        let values: Array<f64> = spi(row.get(4)).ok_or_else(|| corrupt("values are NULL"))?;
         let text: Option<Vec<Option<String>>> = spi(row.get(5));
-        let all = |v: Vec<Option<i64>>| v.into_iter().collect::<Option<Vec<i64>>>();
         let row = LaneRow {
-            slots: slots
-                .into_iter()
-                .collect::<Option<Vec<i16>>>()
-                .ok_or_else(|| corrupt("a slot is NULL"))?,
-            times: all(times).ok_or_else(|| corrupt("a time is NULL"))?,
-            values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+            slots: dense(&slots).ok_or_else(|| corrupt("a slot is NULL"))?,
+            times: dense(&times).ok_or_else(|| corrupt("a time is NULL"))?,
+            values: match values.as_slice() {
+                Ok(v) => v.to_vec(),
+                Err(_) => values.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+            },
             text,
         };
         out.entry(lane).or_default().push(row);
     }
     Ok(out)
+}
+
+/// The elements of an array that holds no NULL, copied at once.
+fn dense<T>(a: &Array<'_, T>) -> Option<Vec<T>>
+where
+    T: pgrx::array::Scalar,
+    for<'x> T: pgrx::datum::UnboxDatum<As<'x> = T>,
+{
+    match a.as_slice() {
+        Ok(s) => Some(s.to_vec()),
+        Err(_) => a.iter().collect(),
+    }
 }
 
 /// Removes the journal rows of `lanes` and zeroes their pending counts:
