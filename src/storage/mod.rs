@@ -31,8 +31,11 @@ pub use state::Series;
 type CachedDef = (Vec<u8>, Rc<Definition>);
 
 thread_local! {
-    /// Plans of the statements run on every call, prepared once per backend.
-    static PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
+    /// Plans of the statements run on every call, prepared once per backend,
+    /// by text and by whether they run as writing statements: the two run
+    /// with different snapshots (a read must see what the statement that
+    /// calls it sees, so that the journal and the rows it applies to agree).
+    static PLANS: RefCell<HashMap<(&'static str, bool), Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
     /// Decoded definitions by series id, with the stored bytes they came
     /// from: a definition is compared, not decoded, on every call.
@@ -56,7 +59,7 @@ pub(crate) fn run<'c>(
     pinned(|| {
         // The plan is taken out of the cache before it runs: a trigger on
         // our tables may call back into pg_rrd.
-        let cached = PLANS.with(|plans| plans.borrow().get(sql).cloned());
+        let cached = PLANS.with(|plans| plans.borrow().get(&(sql, mutating)).cloned());
         let plan = match cached {
             Some(plan) => plan,
             None => {
@@ -67,7 +70,7 @@ pub(crate) fn run<'c>(
                     client.prepare(sql, &oids)
                 };
                 let plan = Rc::new(spi(prepared).keep());
-                PLANS.with(|plans| plans.borrow_mut().insert(sql, Rc::clone(&plan)));
+                PLANS.with(|plans| plans.borrow_mut().insert((sql, mutating), Rc::clone(&plan)));
                 plan
             }
         };

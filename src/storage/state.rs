@@ -264,9 +264,21 @@ fn merge_pending(client: &SpiClient<'_>, series: &mut [&mut Series]) -> Result<(
     if rows.is_empty() {
         return Ok(());
     }
+    // Only the places read are decoded.
+    let mut wanted: HashMap<i64, HashSet<usize>> = HashMap::new();
+    for s in series.iter() {
+        wanted
+            .entry(lane_of(s.id))
+            .or_default()
+            .insert(slot_of(s.id));
+    }
     let mut points: HashMap<i64, BTreeMap<usize, Vec<(i64, Value)>>> = HashMap::new();
     for (lane, lane_rows) in &rows {
-        points.insert(*lane, journal::by_series(lane_rows)?);
+        let keep = &wanted[lane];
+        points.insert(
+            *lane,
+            journal::by_series_where(lane_rows, |s| keep.contains(&s))?,
+        );
     }
     for s in series.iter_mut() {
         let Some(mine) = points

@@ -225,6 +225,11 @@ impl LaneRow {
     /// The row's points, `(slot, time, value)`, or what is wrong with the
     /// stored row.
     pub fn points(&self) -> Result<Vec<(usize, i64, Value)>> {
+        self.points_where(|_| true)
+    }
+
+    /// The row's points of the places `keep` accepts; see [`LaneRow::points`].
+    pub fn points_where(&self, keep: impl Fn(usize) -> bool) -> Result<Vec<(usize, i64, Value)>> {
         let n = self.slots.len();
         let corrupt = |what: &str| RrdError::Corrupt {
             msg: format!("journal row of {n} points: {what}"),
@@ -235,12 +240,15 @@ impl LaneRow {
         if self.text.as_ref().is_some_and(|t| t.len() != n) {
             return Err(corrupt("its text array differs in length"));
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::new();
         for i in 0..n {
             let slot = usize::try_from(self.slots[i])
                 .ok()
                 .filter(|&s| s < LANE_WIDTH)
                 .ok_or_else(|| corrupt(&format!("slot {} is outside a lane", self.slots[i])))?;
+            if !keep(slot) {
+                continue;
+            }
             let t = if self.times.len() == 1 {
                 self.times[0]
             } else {
@@ -260,9 +268,18 @@ impl LaneRow {
 /// series' points in time order (stable: a repeated time, which no check
 /// lets in, would keep its order of writing).
 pub fn by_series(rows: &[LaneRow]) -> Result<BTreeMap<usize, Vec<(i64, Value)>>> {
+    by_series_where(rows, |_| true)
+}
+
+/// [`by_series`] for the places `keep` accepts (a read of a few series of a
+/// lane decodes only their points).
+pub fn by_series_where(
+    rows: &[LaneRow],
+    keep: impl Fn(usize) -> bool + Copy,
+) -> Result<BTreeMap<usize, Vec<(i64, Value)>>> {
     let mut out: BTreeMap<usize, Vec<(i64, Value)>> = BTreeMap::new();
     for row in rows {
-        for (slot, t, v) in row.points()? {
+        for (slot, t, v) in row.points_where(keep)? {
             out.entry(slot).or_default().push((t, v));
         }
     }
@@ -414,6 +431,15 @@ mod tests {
         assert_eq!(
             points[2],
             (5, 20, Value::Text("18446744073709551615".into()))
+        );
+        let only: BTreeMap<usize, Vec<(i64, Value)>> = by_series(std::slice::from_ref(&row))
+            .unwrap()
+            .into_iter()
+            .filter(|(s, _)| *s == 4)
+            .collect();
+        assert_eq!(
+            by_series_where(std::slice::from_ref(&row), |s| s == 4).unwrap(),
+            only
         );
         let mut bad = row.clone();
         bad.slots[0] = 200;
