@@ -10,7 +10,7 @@ use pgrx::spi::Spi;
 
 use rrd_core::batch::{self, Batch, OnBad, SeriesWork, Value};
 use rrd_core::error::{Result, RrdError};
-use rrd_core::journal::{lane_of, Tip};
+use rrd_core::journal::{lane_of, slot_of, Tip};
 
 use crate::args::{required, unix_us};
 use crate::flush;
@@ -44,9 +44,8 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
 /// Writers of one series each share its lane, so that they do not wait
 /// on each other; a statement that journals points of the lane holds it
 /// alone. If the journal holds points of the series, its lane is folded
-/// first. The series is marked as written directly (with the read of its
-/// lane's tip), so that the next journaling statement takes its tip from
-/// the state row.
+/// first. The series is then marked as written directly, so that the next
+/// journaling statement takes its tip from the state row.
 fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
@@ -67,7 +66,10 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         // SAFETY: the isolation level of the running transaction.
         let snapshot_per_xact =
             unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
-        let tip = storage::journal::direct_tip(client, id, snapshot_per_xact).and_then(Tip::unpack);
+        let lanes = storage::journal::lanes(client, &[lane], snapshot_per_xact)?;
+        let tip = lanes
+            .get(&lane)
+            .and_then(|l| Tip::unpack(l.tips[slot_of(id)]));
         if tip.is_some_and(|t| t.last_up > loaded[names[0]].state.last_up) {
             if took {
                 storage::journal::unlock_lane(lane, Hold::Shared);
@@ -109,6 +111,7 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
         storage::chunk::write_chunks(client, &changed);
         if let Some(w) = changed.first() {
+            storage::journal::mark_direct(client, id);
             storage::buffer::own(names[0], written(w));
         }
         Ok(skipped.iter().sum())

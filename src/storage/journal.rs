@@ -354,26 +354,6 @@ pub fn pending_total(client: &SpiClient<'_>) -> i64 {
     .unwrap_or(0)
 }
 
-/// The packed tip the lane row of series `id` holds for it, the series
-/// marked as written directly in the same statement (see
-/// `sql/journal.sql`): for a one-series write, which holds the lane
-/// shared. `lock` for REPEATABLE READ and SERIALIZABLE, where the row
-/// must be current or the statement fail (40001).
-pub fn direct_tip(client: &SpiClient<'_>, id: i64, lock: bool) -> Option<i64> {
-    let sql = if lock {
-        "WITH m AS (INSERT INTO rrd.tip (series_id, lane) VALUES ($1, $1 >> 7) \
-                    ON CONFLICT DO NOTHING) \
-         SELECT tips[($1 & 127)::int + 1] FROM rrd.lane WHERE lane = $1 >> 7 FOR SHARE"
-    } else {
-        "WITH m AS (INSERT INTO rrd.tip (series_id, lane) VALUES ($1, $1 >> 7) \
-                    ON CONFLICT DO NOTHING) \
-         SELECT tips[($1 & 127)::int + 1] FROM rrd.lane WHERE lane = $1 >> 7"
-    };
-    run(client, sql, &[pg_sys::INT8OID], &[id.into()], true)
-        .next()
-        .and_then(|row| spi(row.get::<i64>(1)))
-}
-
 /// Marks series `id` as written directly (see `sql/journal.sql`).
 pub fn mark_direct(client: &SpiClient<'_>, id: i64) {
     run(
