@@ -157,14 +157,7 @@ fn run_points(
         if only.is_some_and(|o| !o.contains(&p.series)) {
             continue;
         }
-        let value = match &p.value {
-            Value::Unknown => None,
-            Value::Float(v) => {
-                batch::float_text(*v, &mut text);
-                Some(text.as_str())
-            }
-            Value::Text(s) => Some(s.as_str()),
-        };
+        let value = p.value.as_input(&mut text);
         let pos = i as u64 + 1;
         if batch::apply_point(&mut works[p.series], pos, p.t_us, value, on_bad, &mut runs)? {
             skipped[p.series] += 1;

@@ -349,14 +349,7 @@ fn aborted(sub: SubTransactionId) {
             let mut tip = Tip::of(&s.base.state);
             let mut text = String::new();
             for (t, v, _) in &s.points {
-                let value = match v {
-                    Value::Unknown => None,
-                    Value::Float(x) => {
-                        batch::float_text(*x, &mut text);
-                        Some(text.as_str())
-                    }
-                    Value::Text(t) => Some(t.as_str()),
-                };
+                let value = v.as_input(&mut text);
                 if let Ok(Some(next)) = journal::check(&s.base.def, &tip, *t, value) {
                     tip = next;
                 }

@@ -377,14 +377,17 @@ pub fn take_direct(client: &SpiClient<'_>, lanes: &[i64]) -> Vec<(i64, i64, Opti
         &[lanes.to_vec().into()],
         true,
     )
-    .filter_map(|row| {
-        Some((
-            spi(row.get(1))?,
-            spi(row.get(2))?,
-            spi::<Option<String>>(row.get(3)),
-        ))
-    })
+    .filter_map(tip_row)
     .collect()
+}
+
+/// A row of `(series id, last update, last input)`.
+fn tip_row(row: pgrx::spi::SpiHeapTupleData<'_>) -> Option<(i64, i64, Option<String>)> {
+    Some((
+        spi(row.get(1))?,
+        spi(row.get(2))?,
+        spi::<Option<String>>(row.get(3)),
+    ))
 }
 
 /// The last update and last input of series `ids` as their state rows hold
@@ -400,12 +403,6 @@ pub fn state_tips(client: &SpiClient<'_>, ids: &[i64]) -> Vec<(i64, i64, Option<
         &[ids.to_vec().into()],
         true,
     )
-    .filter_map(|row| {
-        Some((
-            spi(row.get(1))?,
-            spi(row.get(2))?,
-            spi::<Option<String>>(row.get(3)),
-        ))
-    })
+    .filter_map(tip_row)
     .collect()
 }

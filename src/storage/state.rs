@@ -312,14 +312,7 @@ pub fn run_pending(series: &Series, name: String, points: &[(i64, Value)]) -> Se
     let mut text = String::new();
     for (i, (t, v)) in points.iter().enumerate() {
         crate::interrupts::every(i);
-        let value = match v {
-            Value::Unknown => None,
-            Value::Float(x) => {
-                batch::float_text(*x, &mut text);
-                Some(text.as_str())
-            }
-            Value::Text(s) => Some(s.as_str()),
-        };
+        let value = v.as_input(&mut text);
         if let Err(e) =
             batch::apply_point(&mut work, i as u64 + 1, *t, value, OnBad::Fail, &mut runs)
         {

@@ -29,6 +29,19 @@ pub enum Value {
 }
 
 impl Value {
+    /// The input as the engine takes it (`None`: unknown), a double written
+    /// out in `scratch` as [`float_text`] writes it.
+    pub fn as_input<'a>(&'a self, scratch: &'a mut String) -> Option<&'a str> {
+        match self {
+            Value::Unknown => None,
+            Value::Float(x) => {
+                float_text(*x, scratch);
+                Some(scratch.as_str())
+            }
+            Value::Text(s) => Some(s.as_str()),
+        }
+    }
+
     /// The input of a double: unknown when NULL or NaN.
     pub fn from_float(v: Option<f64>) -> Value {
         match v {

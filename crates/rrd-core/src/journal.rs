@@ -465,14 +465,7 @@ mod tests {
             let (state, holes) = stored.states[&slot].clone();
             let mut w = SeriesWork::new(1, "s".into(), Rc::clone(&defs[slot]), 3, state, holes);
             for (i, (t, v)) in points.iter().enumerate() {
-                let v = match v {
-                    Value::Unknown => None,
-                    Value::Float(x) => {
-                        float_text(*x, &mut text);
-                        Some(text.as_str())
-                    }
-                    Value::Text(s) => Some(s.as_str()),
-                };
+                let v = v.as_input(&mut text);
                 let skipped =
                     apply_point(&mut w, i as u64 + 1, *t, v, OnBad::Fail, &mut runs).unwrap();
                 assert!(!skipped);
@@ -528,14 +521,7 @@ mod tests {
                         _ => Value::Float((rng.next_u64() % 1000) as f64),
                     };
                     let mut text = String::new();
-                    let v = match &value {
-                        Value::Unknown => None,
-                        Value::Float(x) => {
-                            float_text(*x, &mut text);
-                            Some(text.as_str())
-                        }
-                        Value::Text(s) => Some(s.as_str()),
-                    };
+                    let v = value.as_input(&mut text);
                     if let Ok(Some(tip)) = check(&defs[s], &tips[s], t, v) {
                         tips[s] = tip;
                         row.push(s, t, &value);
