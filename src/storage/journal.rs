@@ -8,6 +8,7 @@ use pgrx::spi::SpiClient;
 use pgrx::Array;
 
 use rrd_core::error::{Result, RrdError};
+use rrd_core::batch::Value;
 use rrd_core::journal::{LaneRow, LANE_WIDTH};
 
 use super::run;
@@ -306,6 +307,40 @@ where
         Ok(s) => Some(s.to_vec()),
         Err(_) => a.iter().collect(),
     }
+}
+
+/// The pending points of series `id`, in time order, picked out of its
+/// lane's journal rows by the server (a read of one series).
+pub fn points_of(client: &SpiClient<'_>, id: i64) -> Result<Vec<(i64, Value)>> {
+    let table = run(
+        client,
+        "SELECT CASE WHEN pg_catalog.cardinality(j.t) = 1 THEN j.t[1] ELSE j.t[p.i] END, \
+                j.v[p.i], j.vt[p.i] \
+         FROM rrd.journal j, \
+              pg_catalog.unnest(pg_catalog.array_positions(j.slots, ($1 & 127)::int2)) AS p(i) \
+         WHERE j.lane = $1 >> 7",
+        &[pg_sys::INT8OID],
+        &[id.into()],
+        false,
+    );
+    let mut out = Vec::new();
+    for (i, row) in table.enumerate() {
+        crate::interrupts::every(i);
+        let t: i64 = spi(row.get(1)).ok_or_else(|| RrdError::Corrupt {
+            msg: format!("journal point of series {id} without a time"),
+        })?;
+        let v: Option<f64> = spi(row.get(2));
+        let text: Option<String> = spi(row.get(3));
+        let value = match text {
+            Some(s) => Value::Text(s),
+            None => Value::from_float(v),
+        };
+        out.push((t, value));
+    }
+    if out.windows(2).any(|w| w[0].0 > w[1].0) {
+        out.sort_by_key(|p| p.0);
+    }
+    Ok(out)
 }
 
 /// Removes the journal rows of `lanes` and zeroes their pending counts:

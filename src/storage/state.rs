@@ -257,34 +257,32 @@ pub fn load_current(client: &SpiClient<'_>, name: &str) -> Result<Series> {
 /// Applies to each of `series`, in memory, the points the journal holds
 /// for it, as a fold would.
 fn merge_pending(client: &SpiClient<'_>, series: &mut [&mut Series]) -> Result<()> {
-    let mut lanes: Vec<i64> = series.iter().map(|s| lane_of(s.id)).collect();
-    lanes.sort_unstable();
-    lanes.dedup();
-    let rows = super::journal::rows(client, &lanes, false)?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    // Only the places read are decoded.
-    let mut wanted: HashMap<i64, HashSet<usize>> = HashMap::new();
-    for s in series.iter() {
-        wanted
-            .entry(lane_of(s.id))
-            .or_default()
-            .insert(slot_of(s.id));
-    }
-    let mut points: HashMap<i64, BTreeMap<usize, Vec<(i64, Value)>>> = HashMap::new();
-    for (lane, lane_rows) in &rows {
-        let keep = &wanted[lane];
-        points.insert(
-            *lane,
-            journal::by_series_where(lane_rows, |s| keep.contains(&s))?,
-        );
+    let mut points: HashMap<i64, Vec<(i64, Value)>> = HashMap::new();
+    if let [one] = series {
+        // One series: the server picks its points out of the lane's rows.
+        points.insert(one.id, super::journal::points_of(client, one.id)?);
+    } else {
+        let mut lanes: Vec<i64> = series.iter().map(|s| lane_of(s.id)).collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        let rows = super::journal::rows(client, &lanes, false)?;
+        // Only the places read are decoded.
+        let mut wanted: HashMap<i64, HashSet<usize>> = HashMap::new();
+        for s in series.iter() {
+            wanted
+                .entry(lane_of(s.id))
+                .or_default()
+                .insert(slot_of(s.id));
+        }
+        for (lane, lane_rows) in &rows {
+            let keep = &wanted[lane];
+            for (slot, pts) in journal::by_series_where(lane_rows, |s| keep.contains(&s))? {
+                points.insert(journal::id_at(*lane, slot), pts);
+            }
+        }
     }
     for s in series.iter_mut() {
-        let Some(mine) = points
-            .get_mut(&lane_of(s.id))
-            .and_then(|m| m.remove(&slot_of(s.id)))
-        else {
+        let Some(mine) = points.remove(&s.id).filter(|p| !p.is_empty()) else {
             continue;
         };
         let work = run_pending(s, String::new(), &mine);
