@@ -7,8 +7,8 @@ use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 use pgrx::Array;
 
-use rrd_core::error::{Result, RrdError};
 use rrd_core::batch::Value;
+use rrd_core::error::{Result, RrdError};
 use rrd_core::journal::{LaneRow, LANE_WIDTH};
 
 use super::run;
