@@ -34,8 +34,9 @@ const LANE_FOLD_POINTS: i64 = 128 * 256;
 pub const FOLD_POINTS: i64 = 1 << 20;
 
 /// Most lanes (of 128 series) one fold holds in memory at once. With
-/// [`FOLD_POINTS`] this bounds a fold's memory, whatever the number of
-/// series: about 100 MB (measured: docs/performance.md).
+/// [`FOLD_POINTS`] this bounds what one group holds, whatever the number
+/// of series; an `rrd.flush()` of 100,000 series in one call peaked at
+/// about 340 MB of private memory (docs/performance.md, W2L).
 pub const FOLD_LANES: usize = 64;
 
 /// `lanes` with their pending counts, in groups that one fold takes at a
