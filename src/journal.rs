@@ -5,13 +5,13 @@
 //! rows per 128 series, whatever the series. `flush` folds the points into
 //! the rings later; every read applies what is still pending.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-use rrd_core::batch::{self, Batch, OnBad, Value};
+use rrd_core::batch::{Batch, OnBad};
 use rrd_core::def::DsKind;
 use rrd_core::error::{Result, RrdError};
 use rrd_core::journal::{self, lane_of, slot_of, LaneRow, Prev, Tip};
@@ -62,31 +62,24 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         }
         let mut rows = stored::lanes(client, &lanes, true)?;
         let mut tips = tips_of(client, &lanes, &mut rows, &named)?;
-        let skipped = check_points(batch, &named, &mut tips, on_bad, &mut rows)?;
-        let (journal_rows, added) = skipped.1;
-        let mut new_rows: Vec<(i64, &LaneRow)> =
-            journal_rows.iter().map(|(l, r)| (*l, r)).collect();
-        new_rows.retain(|r| !r.1.is_empty());
+        let checked = check_points(batch, &named, &mut tips, on_bad, &mut rows)?;
+        let new_rows: Vec<(i64, &LaneRow)> = checked.rows.iter().map(|(l, r)| (*l, r)).collect();
         stored::append(client, &new_rows);
+        let added = |l: &i64| checked.added.get(l).copied().unwrap_or(0);
         let saved: Vec<(i64, &[i64], i64)> = lanes
             .iter()
-            .map(|l| {
-                let lane = &rows[l];
-                (*l, lane.tips.as_slice(), added.get(l).copied().unwrap_or(0))
-            })
+            .map(|l| (*l, rows[l].tips.as_slice(), added(l)))
             .collect();
         stored::save_lanes(client, &saved);
-        let full: Vec<i64> = lanes
+        let full: Vec<(i64, i64)> = lanes
             .iter()
-            .copied()
-            .filter(|l| {
-                rows[l].pending + added.get(l).copied().unwrap_or(0) >= flush::inline_limit()
-            })
+            .map(|l| (*l, rows[l].pending + added(l)))
+            .filter(|(_, n)| *n >= flush::inline_limit())
             .collect();
         if !full.is_empty() {
-            flush::fold_held(client, &full)?;
+            flush::fold_held_groups(client, &full)?;
         }
-        Ok(skipped.0)
+        Ok(checked.skipped)
     })
 }
 
@@ -104,16 +97,16 @@ fn lanes_of(named: &[Rc<Named>]) -> Vec<i64> {
 fn tips_of(
     client: &SpiClient<'_>,
     lanes: &[i64],
-    rows: &mut std::collections::HashMap<i64, Lane>,
+    rows: &mut HashMap<i64, Lane>,
     named: &[Rc<Named>],
 ) -> Result<Vec<Tip>> {
-    let set = |rows: &mut std::collections::HashMap<i64, Lane>, id: i64, tip: &Tip| {
+    let set = |rows: &mut HashMap<i64, Lane>, id: i64, tip: &Tip| {
         if let Some(lane) = rows.get_mut(&lane_of(id)) {
             lane.tips[slot_of(id)] = tip.pack();
         }
     };
     for (id, last_up, last_ds) in stored::take_direct(client, lanes) {
-        set(rows, id, &state_tip(last_up, last_ds));
+        set(rows, id, &Tip::of_last(last_up, last_ds.as_deref()));
     }
     let mut tips: Vec<Option<Tip>> = named
         .iter()
@@ -150,9 +143,9 @@ fn tips_of(
         .map(|(n, _)| n.id)
         .collect();
     if !from_state.is_empty() {
-        let found: std::collections::HashMap<i64, Tip> = stored::state_tips(client, &from_state)
+        let found: HashMap<i64, Tip> = stored::state_tips(client, &from_state)
             .into_iter()
-            .map(|(id, last_up, last_ds)| (id, state_tip(last_up, last_ds)))
+            .map(|(id, last_up, last_ds)| (id, Tip::of_last(last_up, last_ds.as_deref())))
             .collect();
         for (n, t) in named.iter().zip(tips.iter_mut()) {
             if t.is_none() || wants_text(n, t) {
@@ -175,69 +168,49 @@ fn tips_of(
         .collect())
 }
 
-/// The tip of a state row's last update and last input.
-fn state_tip(last_up: i64, last_ds: Option<String>) -> Tip {
-    Tip::of(&rrd_core::engine::State {
-        last_up,
-        last_ds,
-        pdp_val: f64::NAN,
-        pdp_unknown_sec: 0,
-        cdp: Vec::new(),
-    })
+/// What a checked batch writes: per lane its journal row and the points it
+/// gains, and the points skipped.
+struct Checked {
+    rows: BTreeMap<i64, LaneRow>,
+    added: BTreeMap<i64, i64>,
+    skipped: i64,
 }
-
-/// The journal rows of a checked batch, by lane, and the points each lane
-/// gains.
-type Checked = (BTreeMap<i64, LaneRow>, BTreeMap<i64, i64>);
 
 /// Checks every point of `batch` in order against its series' tip, moving
 /// the tips (in `tips` and in the lane rows), and gathers the points let
-/// in. Returns the points skipped, and what to write.
+/// in.
 fn check_points(
     batch: &Batch,
     named: &[Rc<Named>],
     tips: &mut [Tip],
     on_bad: OnBad,
-    rows: &mut std::collections::HashMap<i64, Lane>,
-) -> Result<(i64, Checked)> {
-    let mut out: BTreeMap<i64, LaneRow> = BTreeMap::new();
-    let mut added: BTreeMap<i64, i64> = BTreeMap::new();
-    let mut skipped = 0;
+    rows: &mut HashMap<i64, Lane>,
+) -> Result<Checked> {
+    let mut out = Checked {
+        rows: BTreeMap::new(),
+        added: BTreeMap::new(),
+        skipped: 0,
+    };
     let mut text = String::new();
     for (i, p) in batch.points.iter().enumerate() {
         interrupts::every(i);
         let s = p.series;
         let n = &named[s];
-        let checked = match &p.value {
-            Value::Unknown => journal::check(&n.def, &tips[s], p.t_us, None),
-            Value::Float(v) => journal::check_float(&n.def, &tips[s], p.t_us, *v, &mut text),
-            Value::Text(t) => journal::check(&n.def, &tips[s], p.t_us, Some(t)),
-        };
-        match checked {
-            Ok(Some(tip)) => {
+        let pos = i as u64 + 1;
+        let name = &batch.names[s];
+        match journal::check_point(
+            &n.def, name, &tips[s], pos, p.t_us, &p.value, on_bad, &mut text,
+        )? {
+            journal::Checked::In(tip) => {
                 tips[s] = tip;
                 let lane = lane_of(n.id);
-                out.entry(lane)
+                out.rows
+                    .entry(lane)
                     .or_default()
                     .push(slot_of(n.id), p.t_us, &p.value);
-                *added.entry(lane).or_default() += 1;
+                *out.added.entry(lane).or_default() += 1;
             }
-            Ok(None) => {
-                return Err(RrdError::Corrupt {
-                    msg: format!("series {}: the text of its last input is unknown", n.id),
-                })
-            }
-            Err(e) => {
-                let e = batch::named(&batch.names[s], p.t_us, tips[s].last_up, e);
-                if on_bad == OnBad::Skip && batch::refusable(&e) {
-                    skipped += 1;
-                } else {
-                    return Err(RrdError::InBatch {
-                        pos: i as u64 + 1,
-                        source: Box::new(e),
-                    });
-                }
-            }
+            journal::Checked::Skipped => out.skipped += 1,
         }
     }
     for (s, n) in named.iter().enumerate() {
@@ -245,5 +218,5 @@ fn check_points(
             lane.tips[slot_of(n.id)] = tips[s].pack();
         }
     }
-    Ok((skipped, (out, added)))
+    Ok(out)
 }

@@ -75,7 +75,7 @@ pub extern "C-unwind" fn pg_rrd_flush_main(_arg: pg_sys::Datum) {
 fn fold_round() {
     let groups = BackgroundWorker::transaction(|| {
         Spi::connect_mut(|client| {
-            if !extension_here(client) {
+            if !storage::extension_installed(client) {
                 return Vec::new();
             }
             flush::pending_groups(client)
@@ -99,9 +99,4 @@ fn fold_round() {
             start.elapsed()
         );
     }
-}
-
-/// Whether pg_rrd is installed in the worker's database.
-fn extension_here(client: &pgrx::spi::SpiClient<'_>) -> bool {
-    storage::extension_installed(client)
 }

@@ -24,8 +24,8 @@ use pgrx::pg_sys::{self, SubTransactionId};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
 
-use rrd_core::batch::{self, Batch, OnBad, SeriesWork, Value};
-use rrd_core::error::{Result, RrdError};
+use rrd_core::batch::{Batch, OnBad, SeriesWork, Value};
+use rrd_core::error::Result;
 use rrd_core::journal::{self, Tip};
 
 use super::state::Series;
@@ -139,28 +139,24 @@ pub fn keep(id: i64, batch: &Batch, on_bad: OnBad) -> Option<Result<i64>> {
         let mut text = String::new();
         for (i, p) in batch.points.iter().enumerate() {
             let def = &series.base.def;
-            let checked = match &p.value {
-                Value::Unknown => journal::check(def, &tip, p.t_us, None),
-                Value::Float(v) => journal::check_float(def, &tip, p.t_us, *v, &mut text),
-                Value::Text(t) => journal::check(def, &tip, p.t_us, Some(t)),
-            };
+            let pos = i as u64 + 1;
+            let checked = journal::check_point(
+                def,
+                &series.name,
+                &tip,
+                pos,
+                p.t_us,
+                &p.value,
+                on_bad,
+                &mut text,
+            );
             match checked {
-                Ok(Some(next)) => {
+                Ok(journal::Checked::In(next)) => {
                     tip = next;
                     new.push((p.t_us, p.value.clone(), sub));
                 }
-                Ok(None) => return Some(Err(unknown_text(id))),
-                Err(e) => {
-                    let e = batch::named(&series.name, p.t_us, tip.last_up, e);
-                    if on_bad == OnBad::Skip && batch::refusable(&e) {
-                        skipped += 1;
-                    } else {
-                        return Some(Err(RrdError::InBatch {
-                            pos: i as u64 + 1,
-                            source: Box::new(e),
-                        }));
-                    }
-                }
+                Ok(journal::Checked::Skipped) => skipped += 1,
+                Err(e) => return Some(Err(e)),
             }
         }
         series.tip = tip;
@@ -174,12 +170,6 @@ pub fn keep(id: i64, batch: &Batch, on_bad: OnBad) -> Option<Result<i64>> {
         }
     }
     Some(kept)
-}
-
-fn unknown_text(id: i64) -> RrdError {
-    RrdError::Corrupt {
-        msg: format!("series {id}: the text of its last input is unknown"),
-    }
 }
 
 /// Writes every kept point: each series' state row and changed chunk rows
@@ -346,11 +336,21 @@ fn aborted(sub: SubTransactionId) {
         for s in owned.values_mut() {
             s.points.retain(|p| p.2 < sub);
             total += s.points.len();
+            // Every point kept was let in on this tip's way.
             let mut tip = Tip::of(&s.base.state);
             let mut text = String::new();
             for (t, v, _) in &s.points {
-                let value = v.as_input(&mut text);
-                if let Ok(Some(next)) = journal::check(&s.base.def, &tip, *t, value) {
+                let checked = journal::check_point(
+                    &s.base.def,
+                    &s.name,
+                    &tip,
+                    0,
+                    *t,
+                    v,
+                    OnBad::Fail,
+                    &mut text,
+                );
+                if let Ok(journal::Checked::In(next)) = checked {
                     tip = next;
                 }
             }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::batch::Value;
+use crate::batch::{self, OnBad, Value};
 use crate::def::{Definition, DsKind};
 use crate::engine::{self, State};
 use crate::error::{Result, RrdError};
@@ -63,9 +63,15 @@ pub struct Tip {
 impl Tip {
     /// The tip of a series in `state`.
     pub fn of(state: &State) -> Tip {
+        Tip::of_last(state.last_up, state.last_ds.as_deref())
+    }
+
+    /// The tip of a series whose state holds last update `last_up` and
+    /// last input `last_ds`.
+    pub fn of_last(last_up: i64, last_ds: Option<&str>) -> Tip {
         Tip {
-            last_up: state.last_up,
-            prev: prev_of(state.last_ds.as_deref()),
+            last_up,
+            prev: prev_of(last_ds),
         }
     }
 
@@ -169,6 +175,55 @@ pub fn check_float(
     check(def, tip, t_us, Some(text))
 }
 
+/// What [`check_point`] made of a point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Let in: the series' tip after it.
+    In(Tip),
+    /// Left out (`OnBad::Skip`).
+    Skipped,
+}
+
+/// Checks point `pos` (1-based) of a batch against series `name`'s tip, as
+/// `batch::apply_point` applies one: a refusal names the series, the times
+/// and the position, and with `OnBad::Skip` a point the engine would
+/// refuse for itself is left out instead. `scratch` is reused for the
+/// text of doubles.
+#[allow(clippy::too_many_arguments)] // the point, its series and its batch
+pub fn check_point(
+    def: &Definition,
+    name: &str,
+    tip: &Tip,
+    pos: u64,
+    t_us: i64,
+    value: &Value,
+    on_bad: OnBad,
+    scratch: &mut String,
+) -> Result<Checked> {
+    let checked = match value {
+        Value::Unknown => check(def, tip, t_us, None),
+        Value::Float(x) => check_float(def, tip, t_us, *x, scratch),
+        Value::Text(t) => check(def, tip, t_us, Some(t)),
+    };
+    match checked {
+        Ok(Some(next)) => Ok(Checked::In(next)),
+        Ok(None) => Err(RrdError::Corrupt {
+            msg: format!("series \"{name}\": the text of its last input is unknown"),
+        }),
+        Err(e) => {
+            let e = batch::named(name, t_us, tip.last_up, e);
+            if on_bad == OnBad::Skip && batch::refusable(&e) {
+                Ok(Checked::Skipped)
+            } else {
+                Err(RrdError::InBatch {
+                    pos,
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+}
+
 /// The points one statement leaves in one lane, as the journal row holds
 /// them: per point its series' place in the lane, its time and its value.
 /// When every point has the same time (a collector's step) the row holds
@@ -197,18 +252,17 @@ impl LaneRow {
             self.times.push(t_us);
         }
         self.slots.push(slot as i16);
-        match value {
-            Value::Unknown => self.values.push(f64::NAN),
-            Value::Float(x) => self.values.push(*x),
-            Value::Text(s) => {
-                self.values.push(f64::NAN);
-                let text = self.text.get_or_insert_with(|| vec![None; n]);
-                text.resize(n, None);
-                text.push(Some(s.clone()));
-            }
-        }
-        if let Some(text) = &mut self.text {
-            text.resize(n + 1, None);
+        self.values.push(match value {
+            Value::Float(x) => *x,
+            Value::Unknown | Value::Text(_) => f64::NAN,
+        });
+        // The text column is kept beside the others once any point has one.
+        let text = match value {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        };
+        if text.is_some() || self.text.is_some() {
+            self.text.get_or_insert_with(|| vec![None; n]).push(text);
         }
     }
 
