@@ -4,7 +4,7 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-use rrd_core::error::{at_most, RrdError};
+use rrd_core::error::{at_most, FileFormat, RrdError};
 
 /// SQLSTATE of each error kind.
 fn code(e: &RrdError) -> PgSqlErrorCode {
@@ -20,6 +20,15 @@ fn code(e: &RrdError) -> PgSqlErrorCode {
         RrdError::Null { .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED,
         RrdError::Limit { .. } => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         RrdError::Corrupt { .. } => ERRCODE_DATA_CORRUPTED,
+        RrdError::BadFile {
+            format: FileFormat::RrdtoolDump,
+            ..
+        } => ERRCODE_INVALID_XML_CONTENT,
+        RrdError::BadFile {
+            format: FileFormat::Whisper,
+            ..
+        } => ERRCODE_INVALID_BINARY_REPRESENTATION,
+        RrdError::Unsupported { .. } => ERRCODE_FEATURE_NOT_SUPPORTED,
         RrdError::InBatch { source, .. } => code(source),
     }
 }

@@ -76,12 +76,47 @@ pub enum RrdError {
         /// How to stay within the limit.
         hint: Option<&'static str>,
     },
+    /// A file to import that is not what it claims to be: XML that is not
+    /// an `rrdtool dump` (2200N), `.wsp` bytes that are not a Whisper file
+    /// (22P03). `msg` names the bad part and, where known, its position.
+    #[error("invalid {format}: {msg}")]
+    BadFile {
+        /// What the bytes were read as.
+        format: FileFormat,
+        /// What is wrong.
+        msg: String,
+    },
+    /// Something a file holds that pg_rrd does not do, such as a
+    /// Holt-Winters archive or Whisper's `sum` aggregation (0A000).
+    #[error("{msg}")]
+    Unsupported {
+        /// What it is, naming the part of the file.
+        msg: String,
+    },
     /// Stored bytes that do not decode (XX001).
     #[error("corrupt stored data: {msg}")]
     Corrupt {
         /// What could not be decoded.
         msg: String,
     },
+}
+
+/// Formats of files pg_rrd imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `rrdtool dump` XML.
+    RrdtoolDump,
+    /// A Whisper `.wsp` file.
+    Whisper,
+}
+
+impl std::fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileFormat::RrdtoolDump => "rrdtool dump",
+            FileFormat::Whisper => "whisper file",
+        })
+    }
 }
 
 impl RrdError {

@@ -26,9 +26,11 @@ pub mod def;
 pub mod engine;
 pub mod error;
 pub mod glob;
+pub mod import;
 pub mod journal;
 pub mod plan;
 pub mod ring;
+pub mod rrdxml;
 pub mod time;
 
 /// Deterministic generators for the property tests, here and in the
