@@ -12,13 +12,15 @@ TEST_DIR    := $(CLUSTER_DIR)/test
 TEST_PORT   ?= 55415
 # pgrx-tests/journal.py's clusters use this port and the next three.
 JOURNAL_PORT ?= 55430
+# pgrx-tests/grafana.py's cluster (.pgdata/grafana).
+GRAFANA_PORT ?= 55442
 PY          := /usr/bin/python3
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal clean bench
+        test-cluster regress doctest differential holes journal grafana clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -56,7 +58,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -106,6 +108,12 @@ holes: test-cluster
 # pending. JOURNAL_ARGS=--long for longer soak rounds.
 journal: install
 	@$(PY) pgrx-tests/journal.py --dir $(CLUSTER_DIR) --port $(JOURNAL_PORT) $(JOURNAL_ARGS)
+
+# The queries of docs/grafana.md expanded as Grafana's PostgreSQL data source expands them,
+# for several ranges, panel widths and variable values, as a read-only role, and checked
+# against what Grafana draws, on a cluster of its own (.pgdata/grafana, port 55442).
+grafana: install
+	@$(PY) pgrx-tests/grafana.py --dir $(CLUSTER_DIR)/grafana --port $(GRAFANA_PORT)
 
 clean: stop
 	cargo clean
