@@ -15,12 +15,15 @@ JOURNAL_PORT ?= 55430
 # pgrx-tests/grafana.py's cluster (.pgdata/grafana).
 GRAFANA_PORT ?= 55442
 PY          := /usr/bin/python3
+# graphite-web and the pg_rrd finder (scripts/install-graphite.sh); its test cluster's port.
+VENV        := $(CURDIR)/.venv
+GRAPHITE_PORT ?= 55440
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal grafana clean bench
+        test-cluster regress doctest differential holes journal venv graphite grafana clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -58,7 +61,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana graphite
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -114,6 +117,14 @@ journal: install
 # against what Grafana draws, on a cluster of its own (.pgdata/grafana, port 55442).
 grafana: install
 	@$(PY) pgrx-tests/grafana.py --dir $(CLUSTER_DIR)/grafana --port $(GRAFANA_PORT)
+
+venv:
+	@bash scripts/install-graphite.sh $(VENV)
+
+# graphite-web 1.1.10 with the finder of integrations/graphite, in-process, against the same
+# computations over rrd.fetch, on a cluster of its own (.pgdata/graphite, port 55440).
+graphite: install venv
+	@$(VENV)/bin/python pgrx-tests/graphite.py --dir $(CLUSTER_DIR)/graphite --port $(GRAPHITE_PORT)
 
 clean: stop
 	cargo clean
