@@ -16,6 +16,29 @@ pub static FLUSH_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(900);
 pub static FLUSH_DATABASE: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"postgres"));
 
+/// `pg_rrd.graphite_listen`: host:port the Graphite listener binds; empty
+/// (the default) for none.
+pub static GRAPHITE_LISTEN: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(None);
+
+/// `pg_rrd.graphite_max_connections`: senders the listener serves at once.
+pub static GRAPHITE_MAX_CONNECTIONS: GucSetting<i32> = GucSetting::<i32>::new(256);
+
+/// `pg_rrd.graphite_batch`: most lines the listener writes per transaction.
+pub static GRAPHITE_BATCH: GucSetting<i32> = GucSetting::<i32>::new(50_000);
+
+/// `pg_rrd.graphite_commit_interval`: most milliseconds a line waits for
+/// its batch to be written.
+pub static GRAPHITE_COMMIT_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(1000);
+
+/// The address the Graphite listener binds, "" for none.
+pub fn graphite_listen() -> String {
+    GRAPHITE_LISTEN
+        .get()
+        .map(|c| c.to_string_lossy().trim().to_string())
+        .unwrap_or_default()
+}
+
 /// The database the worker folds.
 pub fn flush_database() -> String {
     FLUSH_DATABASE
@@ -60,6 +83,47 @@ pub fn init() {
         &FLUSH_DATABASE,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"pg_rrd.graphite_listen",
+        c"host:port on which the Graphite listener takes plaintext lines; empty for none.",
+        c"Needs pg_rrd in shared_preload_libraries; turning it on needs a restart, a new \
+          address or turning it off a reload. The listener writes to the database named by \
+          pg_rrd.flush_database.",
+        &GRAPHITE_LISTEN,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_rrd.graphite_max_connections",
+        c"Senders the Graphite listener serves at once; more are refused and counted.",
+        c"",
+        &GRAPHITE_MAX_CONNECTIONS,
+        1,
+        65_536,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_rrd.graphite_batch",
+        c"Most lines the Graphite listener writes in one transaction.",
+        c"While a batch is written nothing more is read: senders wait, the listener's \
+          memory stays bounded.",
+        &GRAPHITE_BATCH,
+        1,
+        10_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_rrd.graphite_commit_interval",
+        c"Most milliseconds a line the Graphite listener took waits before it is committed.",
+        c"",
+        &GRAPHITE_COMMIT_INTERVAL,
+        1,
+        60_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_bool_guc(
         c"pg_rrd.skip_bad_points",

@@ -170,6 +170,46 @@ fn update_series_array_inner(
     feed.finish(on_bad)
 }
 
+/// Records `rrdtool update` arguments (`'N:42'`, `'1700000000.5:U'`) of
+/// one series, in order, in one statement. With `skip_bad`, refused points
+/// are left out and counted; a string that does not read is an error either
+/// way, naming its position.
+#[pg_extern(name = "update")]
+fn update_specs(
+    name: Option<&str>,
+    specs: Option<Array<&str>>,
+    skip_bad: default!(Option<bool>, "false"),
+) -> i64 {
+    update_specs_inner(name, specs, skip_bad).or_raise()
+}
+
+fn update_specs_inner(
+    name: Option<&str>,
+    specs: Option<Array<&str>>,
+    skip_bad: Option<bool>,
+) -> RrdResult<i64> {
+    let name = required(name, "series name")?;
+    let specs = required(specs, "updates")?;
+    let on_bad = on_bad(skip_bad)?;
+    let now = crate::update::clock_us()?;
+    let mut feed = Feed::with_capacity(specs.len());
+    let s = feed.series(name);
+    for (i, spec) in specs.iter().enumerate() {
+        interrupts::every(i);
+        let spec = spec.ok_or_else(|| RrdError::Null {
+            what: format!("updates[{}]", i + 1),
+        })?;
+        let (t, value) = rrd_core::batch::parse_spec(spec, now).map_err(|e| RrdError::InBatch {
+            pos: i as u64 + 1,
+            source: Box::new(e),
+        })?;
+        if feed.push(s, t, value) {
+            feed.flush(on_bad)?;
+        }
+    }
+    feed.finish(on_bad)
+}
+
 /// Records point `i` of each array, `(name[i], t[i], v[i])`, in order: one
 /// statement for many series, such as one step of a collector. A name may
 /// repeat; the points of one series must come in time order. With

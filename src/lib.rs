@@ -4,7 +4,8 @@
 //! crate is the SQL glue (see `docs/architecture.md`):
 //! - one module per SQL concept, each matching its page in `docs/`:
 //!   `rrd_type`, `series`, `update`, `ingest`, `journal`, `flush`, `fetch`,
-//!   `catalog`, `tune`; `worker` is the background worker;
+//!   `catalog`, `tune`, `import`; `worker` is the background worker that
+//!   folds, `listener` the one that takes Graphite's lines;
 //! - `schema` loads the tables; `storage` is the one door to them;
 //! - `args` (argument checks shared by several functions), `guc` (the
 //!   settings), `sqlstate` (errors to SQLSTATEs), `interrupts` (letting a
@@ -15,9 +16,11 @@ mod catalog;
 mod fetch;
 mod flush;
 mod guc;
+mod import;
 mod ingest;
 mod interrupts;
 mod journal;
+mod listener;
 mod rrd_type;
 mod schema;
 mod series;

@@ -84,14 +84,28 @@ fn create_inner(
         });
     }
     time::check_storable(start_us, "start")?;
-    let state = State::new(&def, start_us);
+    create_series(name, &def, start_us, width, meta, tags)
+}
+
+/// Stores a new series that starts at `start_us` (whole seconds, checked
+/// by the caller) and returns its id.
+pub fn create_series(
+    name: &str,
+    def: &rrd_core::def::Definition,
+    start_us: i64,
+    width: u64,
+    meta: Option<JsonB>,
+    tags: Option<JsonB>,
+) -> Result<i64> {
+    let name = new_name(name, "series name")?;
+    let state = State::new(def, start_us);
     Spi::connect_mut(|client| {
         storage::series::check_free(client, name)?;
         // Kept as asked: each ring takes the smaller of it and its size,
         // and an archive grown or added later gets full rows.
-        let id = storage::series::insert_series(client, name, &def, width, meta, tags)?;
+        let id = storage::series::insert_series(client, name, def, width, meta, tags)?;
         storage::state::insert_state(client, id, &state);
-        storage::chunk::allocate_chunks(client, id, &def, width);
+        storage::chunk::allocate_chunks(client, id, def, width);
         storage::journal::ensure_lane(client, rrd_core::journal::lane_of(id));
         Ok(id)
     })

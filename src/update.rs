@@ -195,3 +195,32 @@ fn update_numeric(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Optio
     };
     update_one(name, t, value).or_raise()
 }
+
+/// Records an `rrdtool update` argument, `time:value`: `'N:42'` (now),
+/// `'1700000000:42'`, `'1700000000.25:U'` (docs/update.md).
+#[pg_extern(name = "update")]
+fn update_spec(name: Option<&str>, spec: Option<&str>) {
+    update_spec_inner(name, spec).or_raise()
+}
+
+fn update_spec_inner(name: Option<&str>, spec: Option<&str>) -> Result<()> {
+    let (t, value) = rrd_core::batch::parse_spec(required(spec, "update")?, clock_us()?)?;
+    let name = required(name, "series name")?;
+    let mut batch = Batch::default();
+    let s = batch.series(name);
+    batch.push(s, t, value);
+    match apply(&batch, OnBad::Fail) {
+        Err(RrdError::InBatch { source, .. }) => Err(*source),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The time `N` stands for: the clock when the statement reads it, as
+/// rrdtool takes the time of its call.
+pub fn clock_us() -> Result<i64> {
+    // SAFETY: reads the clock; no state is touched.
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    rrd_core::time::from_pg(now).ok_or_else(|| RrdError::TimeRange {
+        msg: "the clock is out of pg_rrd's range".into(),
+    })
+}

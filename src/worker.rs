@@ -38,6 +38,7 @@ pub fn register() {
         .enable_spi_access()
         .set_restart_time(Some(Duration::from_secs(5)))
         .load();
+    crate::listener::register();
 }
 
 /// The worker's life: connect, then fold every interval until told to

@@ -20,6 +20,7 @@ use crate::sqlstate::spi;
 pub mod buffer;
 pub mod chunk;
 pub mod journal;
+pub mod listener;
 pub mod names;
 pub mod series;
 pub mod state;

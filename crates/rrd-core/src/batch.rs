@@ -272,6 +272,74 @@ pub fn float_text(v: f64, out: &mut String) {
     }
 }
 
+/// Reads an `rrdtool update` argument of one data source, `time:value`:
+/// the time `N` (now, `now_us`) or seconds since 1970 with an optional
+/// fraction, the value as rrdtool takes it (`U` is unknown). The
+/// microseconds of a fractional time come out as rrdtool computes them
+/// (the fraction of the double, times 10^6, truncated), so `0.1` is
+/// 99999 µs there and here.
+pub fn parse_spec(spec: &str, now_us: i64) -> Result<(i64, Value)> {
+    let quoted = || crate::error::shown(spec);
+    let Some((t, v)) = spec.split_once(':') else {
+        return Err(RrdError::value(format!(
+            "update \"{}\" is not time:value",
+            quoted()
+        )));
+    };
+    if v.contains(':') {
+        return Err(RrdError::value(format!(
+            "update \"{}\" gives {} values; a pg_rrd series has one data source",
+            quoted(),
+            v.split(':').count()
+        )));
+    }
+    let t_us = if t == "N" {
+        now_us
+    } else if t.starts_with('@') {
+        return Err(RrdError::value(format!(
+            "update \"{}\": at-style times are not taken; give N or seconds since 1970",
+            quoted()
+        )));
+    } else {
+        let secs: f64 = t
+            .trim_start()
+            .parse()
+            .ok()
+            .filter(|_| {
+                !t.is_empty()
+                    && t.trim_start()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+            })
+            .ok_or_else(|| {
+                RrdError::value(format!(
+                    "update \"{}\": time \"{}\" is not N or seconds since 1970",
+                    quoted(),
+                    crate::error::shown(t)
+                ))
+            })?;
+        let whole = secs.floor();
+        if !(0.0..=(time::MAX_US / 1_000_000) as f64).contains(&whole) {
+            return Err(RrdError::TimeRange {
+                msg: format!(
+                    "update \"{}\": time {} is out of range (1970 to {})",
+                    quoted(),
+                    crate::error::shown(t),
+                    time::format(time::MAX_US)
+                ),
+            });
+        }
+        let usec = ((secs - whole) * 1e6_f32 as f64) as i64;
+        whole as i64 * 1_000_000 + usec
+    };
+    let value = if v == "U" {
+        Value::Unknown
+    } else {
+        Value::Text(v.to_string())
+    };
+    Ok((t_us, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +489,35 @@ mod tests {
         assert!(apply_point(&mut w, 3, t(5), Some("6"), OnBad::Skip, &mut runs).unwrap());
         assert!(!apply_point(&mut w, 4, t(30), Some("7"), OnBad::Skip, &mut runs).unwrap());
         assert_eq!(w.applied, 2);
+    }
+    #[test]
+    fn update_strings_read_as_rrdtool_reads_them() {
+        let now = 1_800_000_000_123_456;
+        let t = |s: &str| parse_spec(s, now).map(|(t, _)| t);
+        assert_eq!(t("N:1"), Ok(now));
+        assert_eq!(t("1700000000:42"), Ok(1_700_000_000_000_000));
+        assert_eq!(t("1700000000.25:U"), Ok(1_700_000_000_250_000));
+        // rrdtool's truncation of the double's fraction.
+        assert_eq!(t("1700000000.1:1"), Ok(1_700_000_000_099_999));
+        assert_eq!(t("1.7e9:1"), Ok(1_700_000_000_000_000));
+        assert_eq!(parse_spec("1:U", now).unwrap().1, Value::Unknown);
+        assert_eq!(parse_spec("1:", now).unwrap().1, Value::Text(String::new()));
+        assert_eq!(
+            parse_spec("1:12.5", now).unwrap().1,
+            Value::Text("12.5".into())
+        );
+        for (bad, why) in [
+            ("42", "is not time:value"),
+            ("1:2:3", "gives 2 values"),
+            ("@now:1", "at-style"),
+            ("x:1", "time \"x\" is not N"),
+            (":1", "time \"\" is not N"),
+            ("inf:1", "is not N"),
+            ("-5:1", "out of range"),
+            ("1e300:1", "out of range"),
+        ] {
+            let e = parse_spec(bad, now).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

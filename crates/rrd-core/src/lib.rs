@@ -17,6 +17,7 @@
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
 //! - [`time`]: epochs, the range of times a series stores, message times.
+//! - [`whisper`]: Whisper `.wsp` files read into a series to import.
 //! - [`error`]: the one error type.
 #![forbid(unsafe_code)]
 
@@ -28,10 +29,12 @@ pub mod error;
 pub mod glob;
 pub mod import;
 pub mod journal;
+pub mod line;
 pub mod plan;
 pub mod ring;
 pub mod rrdxml;
 pub mod time;
+pub mod whisper;
 
 /// Deterministic generators for the property tests, here and in the
 /// extension's `#[pg_test]`s.

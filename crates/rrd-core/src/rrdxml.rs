@@ -103,14 +103,6 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    fn peek(&mut self) -> Result<&Token<'a>> {
-        if self.peeked.is_none() {
-            let t = self.scan()?;
-            self.peeked = Some((t, self.line));
-        }
-        Ok(&self.peeked.as_ref().expect("just filled").0)
-    }
-
     fn next(&mut self) -> Result<Token<'a>> {
         match self.peeked.take() {
             Some((t, _)) => Ok(t),
