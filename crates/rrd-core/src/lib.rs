@@ -29,6 +29,7 @@ pub mod error;
 pub mod glob;
 pub mod import;
 pub mod journal;
+pub mod line;
 pub mod plan;
 pub mod ring;
 pub mod rrdxml;
