@@ -17,6 +17,9 @@ Workloads (docs/performance.md says more):
   W5  W2's steps on 2,000 series for several chunk widths (fold included)
   W6  100,000 points of 10 series from a table, in one statement: rrd.update(name, t, v) row by
       row against rrd.update(names[], t[], v[]) over array_agg of the same rows
+  L1  W2's points as 1M Graphite plaintext lines sent to the listener over 4 connections, until
+      all are committed and folded, beside COPY rrd.points of the same points (the cluster is
+      restarted with pg_rrd preloaded and the listener on for this workload only)
   R1  8,640 rows of one series read to the client
   R2  avg() over a year of 10 s data of one series
   R3  one series' ring read while its lane's journal holds ~32,000 pending points, then after
@@ -1204,6 +1207,103 @@ class Bench:
     # ----------------------------------------------------------------------------------------
     # W6: row-by-row SQL, one statement, against the array form of the same rows.
 
+    # ----------------------------------------------------------------------------------------
+    # L1: Graphite lines through the listener.
+
+    def restart(self, settings):
+        """ALTER SYSTEM for each (name, value) (None resets it), then a restart of the cluster
+        and new sessions."""
+        for name, value in settings:
+            if value is None:
+                run_raw(self.conn, f"ALTER SYSTEM RESET {name}".encode())
+            else:
+                run_raw(self.conn, f"ALTER SYSTEM SET {name} = '{value}'".encode())
+        self.conn.close()
+        self.mon.close()
+        cluster = os.path.dirname(os.path.abspath(self.db.host))
+        # The server's output goes to its log: a pipe would stay open as long as it runs.
+        cmd = [f"{PGBIN}/pg_ctl", "-D", os.path.join(cluster, "data"), "-l", os.path.join(cluster, "server.log"),
+               "-w", "-m", "fast", "restart"]
+        if os.geteuid() == 0:
+            cmd = ["sudo", "-u", "postgres"] + cmd
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.conn = self.db.connect()
+        self.mon = self.db.connect()
+
+    def l1(self):
+        s = self.s
+        ns, steps = s.w2_series, s.w2_steps
+        pts = ns * steps
+        self.log(f"L1: {ns} series x {steps} steps as Graphite lines")
+        d = w2_data("l1", 5, ns, steps)
+        senders = 4
+        streams = [bytearray() for _ in range(senders)]
+        for k, t in enumerate(d.times):
+            for i, name in enumerate(d.names):
+                streams[i % senders] += f"{name} {d.vals[k][i]!r} {t}\n".encode()
+        blocks = [copy_text(d.names, [t] * d.ns, d.vals[k]) for k, t in enumerate(d.times)]
+        port = self.db.port + 2
+        hot = ("rrd.state", "rrd.chunk")
+        row = Row("L1", "pg_rrd COPY rrd.points per step")
+        row.ref = True
+
+        def load_copy():
+            for block in blocks:
+                copy_in(self.conn, "COPY rrd.points (name, t, v) FROM STDIN", block)
+
+        self.measured(row, lambda: self.w2_create(d), load_copy, pts, hot_tables=hot, flush="same")
+        if not q1(self.conn, "SELECT to_regprocedure('rrd.listener_stats()') IS NOT NULL"):
+            self.missing("L1", "pg_rrd graphite listener", "missing")
+            return
+        self.restart([("shared_preload_libraries", "pg_rrd"), ("pg_rrd.flush_database", DB),
+                      ("pg_rrd.graphite_listen", f"127.0.0.1:{port}"), ("pg_rrd.flush_interval", "86400")])
+        try:
+            row = Row("L1", f"pg_rrd graphite listener, {senders} connections")
+            accepted = []
+
+            def setup():
+                self.w2_create(d)
+                run_raw(self.conn, b"TRUNCATE rrd.listener_counters")
+
+            def counter(name):
+                return int(q1(self.mon, "SELECT value FROM rrd.listener_stats() WHERE counter = %s", (name,)))
+
+            def load():
+                import socket
+                import threading
+                deadline = time.time() + 30
+                while True:
+                    try:
+                        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(senders)]
+                        break
+                    except OSError:
+                        if time.time() > deadline:
+                            raise
+                        time.sleep(0.2)
+                threads = [threading.Thread(target=lambda c=c, b=b: (c.sendall(b), c.close()))
+                           for c, b in zip(socks, streams)]
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+                deadline = time.time() + 600
+                while counter("lines_accepted") + counter("refused_by_series") < pts:
+                    if time.time() > deadline:
+                        raise RuntimeError("the listener did not commit every line in 600 s")
+                    time.sleep(0.02)
+                accepted.append(counter("lines_accepted"))
+
+            def after(row):
+                row.note = (row.note + f" {fmt_rate(pts)} lines; committed {accepted[-1]} of them;").strip()
+                if accepted[-1] != pts:
+                    row.note += " SOME LINES WERE REFUSED;"
+
+            self.measured(row, setup, load, pts, hot_tables=hot, after=after, flush="same")
+            row.unit = "lines/s"
+        finally:
+            self.restart([("shared_preload_libraries", None), ("pg_rrd.flush_database", None),
+                          ("pg_rrd.graphite_listen", None), ("pg_rrd.flush_interval", None)])
+
     def w6(self):
         s = self.s
         ns, steps = s.w6_series, s.w6_steps
@@ -1632,7 +1732,7 @@ def main():
     ap.add_argument("--port", type=int, default=int(os.environ.get("PGPORT", "5432")))
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
     ap.add_argument("--only", default="",
-                    help="comma list of W1,R,R3,W2,W2L,W3,W4,W5,W6 (default all; R includes R3, W2 includes W2C)")
+                    help="comma list of W1,R,R3,W2,W2L,W3,W4,W5,W6,L1 (default all; R includes R3, W2 includes W2C)")
     args = ap.parse_args()
     scale = Scale(args.quick)
     runs = int(os.environ.get("BENCH_RUNS") or (1 if args.quick else 3))
@@ -1659,7 +1759,7 @@ def main():
         if not only or "R" in only:
             bench.reads()
         for name, step in (("R3", bench.r3), ("W2", bench.w2), ("W2L", bench.w2l), ("W3", bench.w3),
-                           ("W4", bench.w4), ("W5", bench.w5), ("W6", bench.w6)):
+                           ("W4", bench.w4), ("W5", bench.w5), ("W6", bench.w6), ("L1", bench.l1)):
             if not only or name in only or (name == "R3" and "R" in only):
                 bench.settle()
                 step()

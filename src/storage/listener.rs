@@ -13,7 +13,10 @@ use crate::sqlstate::spi;
 pub fn existing(client: &SpiClient<'_>, names: &[&str]) -> HashSet<String> {
     let table = run(
         client,
-        "SELECT name FROM rrd.series WHERE name OPERATOR(pg_catalog.=) ANY ($1::text[])",
+        // A join, not `= ANY`: a batch names thousands of series, and `= ANY`
+        // compares every row of rrd.series with every one of them.
+        "SELECT s.name FROM pg_catalog.unnest($1::text[]) AS n(name) \
+         JOIN rrd.series s ON s.name OPERATOR(pg_catalog.=) n.name",
         &[pg_sys::TEXTARRAYOID],
         &[names.to_vec().into()],
         true,
