@@ -18,12 +18,14 @@ PY          := /usr/bin/python3
 # graphite-web and the pg_rrd finder (scripts/install-graphite.sh); its test cluster's port.
 VENV        := $(CURDIR)/.venv
 GRAPHITE_PORT ?= 55440
+# pgrx-tests/interop.py's cluster (.pgdata/interop).
+INTEROP_PORT ?= 55444
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal venv graphite grafana clean bench
+        test-cluster regress doctest differential holes journal venv graphite grafana interop clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -61,7 +63,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana graphite
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana graphite interop
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -117,6 +119,15 @@ journal: install
 # against what Grafana draws, on a cluster of its own (.pgdata/grafana, port 55442).
 grafana: install
 	@$(PY) pgrx-tests/grafana.py --dir $(CLUSTER_DIR)/grafana --port $(GRAFANA_PORT)
+
+# Files of other tools in and out, on a cluster of its own (.pgdata/interop, port 55444): random
+# rrdtool files imported from their dumps and compared row by row with rrdtool restore of the same
+# dump, before and after both are updated further; rrd.dump restored by rrdtool; update strings;
+# a real collectd's files through scripts/import-rrd; whisper 1.1.10's files; bad dumps and .wsp
+# bytes refused. INTEROP_ARGS="--traces 1000" for more.
+interop: install
+	@bash scripts/install-interop.sh $(VENV)
+	@$(VENV)/bin/python pgrx-tests/interop.py --dir $(CLUSTER_DIR)/interop --port $(INTEROP_PORT) $(INTEROP_ARGS)
 
 venv:
 	@bash scripts/install-graphite.sh $(VENV)
