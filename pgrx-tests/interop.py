@@ -910,7 +910,7 @@ def part_collectd(pg, args, tmp):
     def run_script(extra, want):
         p = subprocess.run(cmd + extra, capture_output=True, text=True, env=env)
         tail = p.stdout.strip().split("\n")[-1] if p.stdout.strip() else ""
-        print("interop collectd: import-rrd%s: %s" % ("".join(" " + x for x in extra), tail))
+        print("interop collectd: (%s) %s" % (" ".join(["import-rrd"] + extra), tail))
         tally.check(p.returncode == 0, "scripts/import-rrd%s exited %d" % ("".join(" " + x for x in extra),
                                                                            p.returncode),
                     (p.stdout[-3000:] + p.stderr[-2000:]))
@@ -1017,6 +1017,8 @@ def part_whisper(pg, args, tmp):
         tally.extra["skipped"] = 1
         return tally
     path = os.path.join(tmp, "w.wsp")
+    folder = os.path.join(tmp, "whisper")
+    kept = []
     for n in range(max(1, args.traces // 2)):
         rng = random.Random("pg_rrd-interop-whisper:%s:%d" % (args.seed, n))
         now = int(time.time())
@@ -1053,12 +1055,38 @@ def part_whisper(pg, args, tmp):
             tally.check(got == [(name, "replaced")], "%s: on_exists 'replace' returned %r" % (what, got))
             compare_whisper(tally, pg, what + ", replaced", path, name, archives, agg)
         pg.drop_like(name)
+        if len(kept) < 6:  # a few files for scripts/import-whisper
+            rel = os.path.join("host%d" % (n % 2), "metric%d.wsp" % n)
+            os.makedirs(os.path.join(folder, os.path.dirname(rel)), exist_ok=True)
+            shutil.copy(path, os.path.join(folder, rel))
+            kept.append((rel, archives, agg))
         if tally.mismatches > before:
             tally.failed_traces += 1
         if VERBOSE:
             print("whisper %s: %s" % (what, "ok" if tally.mismatches == before else "FAILED"))
+    whisper_script(tally, pg, folder, kept)
     whisper_refusals(tally, pg, tmp)
     return tally
+
+
+def whisper_script(tally, pg, folder, kept):
+    """scripts/import-whisper over a folder of the files above: names from paths, then a rerun
+    that skips them all; each series compared with whisper.fetch again."""
+    prefix = "interop.graphite"
+    cmd = [sys.executable, os.path.join(ROOT, "scripts", "import-whisper"), folder, "--prefix", prefix,
+           "--dsn", pg.conninfo]
+    for extra, want in [([], "%d created, 0 replaced, 0 skipped" % len(kept)),
+                        (["--quiet"], "0 created, 0 replaced, %d skipped" % len(kept))]:
+        p = subprocess.run(cmd + extra, capture_output=True, text=True)
+        tail = p.stdout.strip().split("\n")[-1] if p.stdout.strip() else ""
+        print("interop whisper: (%s) %s" % (" ".join(["import-whisper"] + extra), tail))
+        tally.check(p.returncode == 0 and want in tail, "scripts/import-whisper%s: exit %d, expected %r"
+                    % ("".join(" " + x for x in extra), p.returncode, want), p.stdout[-2000:] + p.stderr[-2000:])
+    for rel, archives, agg in kept:
+        name = prefix + "." + rel[:-4].replace(os.sep, ".")
+        compare_whisper(tally, pg, "scripts/import-whisper of " + rel, os.path.join(folder, rel), name,
+                        archives, agg)
+    pg.drop_like(prefix + ".")
 
 
 def compare_whisper(tally, pg, what, path, name, archives, agg):

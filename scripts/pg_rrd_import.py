@@ -138,6 +138,8 @@ def main(kind, argv=None):
     failed = []
     t0 = time.time()
     width = len(str(len(files)))
+    # What the server says on the way (skip_unsupported names what it left out).
+    conn.add_notice_handler(lambda d: print("    NOTICE: %s" % d.message_primary, flush=True))
     with conn:
         for i, path in enumerate(files, 1):
             name = series_name(args.dir, path, suffix, args.prefix)
