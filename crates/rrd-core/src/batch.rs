@@ -301,10 +301,8 @@ pub fn parse_spec(spec: &str, now_us: i64) -> Result<(i64, Value)> {
             quoted()
         )));
     } else {
-        let secs: f64 = t
-            .trim_start()
-            .parse()
-            .ok()
+        // rrdtool's own reader: its microseconds, not a correct rounding's.
+        let secs: f64 = crate::engine::rrd_strtod(t.trim_start())
             .filter(|_| {
                 !t.is_empty()
                     && t.trim_start()

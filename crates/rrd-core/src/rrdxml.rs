@@ -10,10 +10,11 @@
 //!
 //! What a dump cannot say: rrdtool prints the last update in whole seconds
 //! and every value with 11 significant digits, so a series imported from a
-//! dump continues exactly as `rrdtool restore` of that dump does, not to
-//! the last bit as the original file would. The writer prints every double
-//! in its shortest exact form, so a dump of ours restores to exactly our
-//! values.
+//! dump continues exactly as `rrdtool restore` of that dump does (numbers
+//! are read with rrdtool's own reader), not to the last bit as the original
+//! file would. The writer prints every double as a text rrdtool's reader
+//! gives back exactly; the few doubles that reader gives for no text come
+//! back a unit in the last place off.
 
 use std::fmt::Write as _;
 
@@ -299,7 +300,9 @@ fn number(text: &str, what: &str, line: usize) -> Result<f64> {
             .bytes()
             .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
         {
-            t.parse().ok()
+            // rrdtool restore's own reader, not a correctly rounded one: an
+            // import continues as the restored file does, to the last bit.
+            crate::engine::rrd_strtod(t)
         }
         _ => None,
     };
@@ -360,10 +363,11 @@ pub fn read(xml: &str, opts: &Options) -> Result<Dump> {
             Token::Start(name) => match name {
                 "version" => {
                     let v = tk.text_of(name)?;
-                    if !matches!(v.trim(), "0001" | "0002" | "0003" | "0004") {
+                    // 0005 is what rrdtool 1.7 writes for DCOUNTER and DDERIVE.
+                    if !matches!(v.trim(), "0001" | "0002" | "0003" | "0004" | "0005") {
                         return Err(RrdError::Unsupported {
                             msg: format!(
-                                "rrdtool dump version \"{}\" is not one pg_rrd reads (0001 to 0004)",
+                                "rrdtool dump version \"{}\" is not one pg_rrd reads (0001 to 0005)",
                                 shown(v.trim())
                             ),
                         });
@@ -788,13 +792,10 @@ fn read_database(
     }
 }
 
-/// A double in its shortest exact form, as `strtod` reads it back.
+/// A double as a text `rrdtool restore` reads back as exactly it, where
+/// rrdtool's reader can give it at all (see [`crate::engine::rrd_text`]).
 fn exact(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else {
-        let _ = write!(out, "{v:e}");
-    }
+    out.push_str(&crate::engine::rrd_text(v));
 }
 
 fn escape(s: &str) -> String {
@@ -817,7 +818,12 @@ pub fn write(def: &Definition, state: &State, value: impl Fn(usize, i64) -> f64)
     let last_sec = crate::time::floor_secs(state.last_up);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str("<!-- Round Robin Database Dump, written by pg_rrd -->\n<rrd>\n");
-    out.push_str("\t<version>0003</version>\n");
+    // rrdtool reads DCOUNTER and DDERIVE only from version 0005 on.
+    let version = match def.ds.kind {
+        DsKind::DCounter | DsKind::DDerive => "0005",
+        _ => "0003",
+    };
+    let _ = writeln!(out, "\t<version>{version}</version>");
     let _ = writeln!(out, "\t<step>{}</step>", def.step);
     let _ = writeln!(out, "\t<lastupdate>{last_sec}</lastupdate>");
     let ds = &def.ds;
@@ -909,6 +915,12 @@ mod tests {
 
     fn same(a: f64, b: f64) -> bool {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Equal, or a few units in the last place apart: what rrdtool's reader
+    /// does to the doubles no text gives it (see `engine::rrd_text`).
+    fn close(a: f64, b: f64, tolerance: f64) -> bool {
+        same(a, b) || (a - b).abs() <= tolerance * a.abs().max(b.abs())
     }
 
     #[test]
@@ -1111,6 +1123,7 @@ mod tests {
     #[test]
     fn written_dumps_read_back_and_continue_the_same() {
         let mut rng = XorShift(0x5eed_0d0b);
+        let (mut values, mut off) = (0, 0);
         for case in 0..300 {
             let def = random_def(&mut rng);
             let start = 1_700_000_000i64;
@@ -1129,17 +1142,22 @@ mod tests {
             let mut st = im.state.clone();
             assert_eq!(st.last_up, state.last_up);
             assert_eq!(st.last_ds, state.last_ds);
-            assert!(same(st.pdp_val, state.pdp_val));
+            assert!(close(st.pdp_val, state.pdp_val, 1e-15));
             for (x, y) in st.cdp.iter().zip(&state.cdp) {
                 assert!(
-                    same(x.val, y.val) && x.unknown_pdps == y.unknown_pdps,
+                    close(x.val, y.val, 1e-15) && x.unknown_pdps == y.unknown_pdps,
                     "{case}"
                 );
             }
             let mut theirs = Slots::default();
             for a in 0..def.archives.len() {
                 for g in im.latest(a) - def.archives[a].rows as i64 + 1..=im.latest(a) {
-                    assert!(same(im.value(a, g), slots.get(a, g)), "{case} a{a} g{g}");
+                    let (x, y) = (im.value(a, g), slots.get(a, g));
+                    assert!(close(x, y, 1e-15), "{case} a{a} g{g}");
+                    values += 1;
+                    if !same(x, y) {
+                        off += 1;
+                    }
                     theirs.0.insert((a, g), im.value(a, g));
                 }
             }
@@ -1156,12 +1174,14 @@ mod tests {
                 ));
                 for g in latest - def.archives[a].rows as i64 + 1..=latest {
                     assert!(
-                        same(theirs.get(a, g), slots.get(a, g)),
+                        close(theirs.get(a, g), slots.get(a, g), 1e-12),
                         "{case} after: a{a} g{g}"
                     );
                 }
             }
         }
+        // Nearly every value comes back to the bit.
+        assert!(values > 3000 && off * 20 < values, "{off} of {values} off");
     }
 
     /// Truncated, mutated and random texts give an error or a series,
