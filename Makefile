@@ -20,12 +20,14 @@ VENV        := $(CURDIR)/.venv
 GRAPHITE_PORT ?= 55440
 # pgrx-tests/interop.py's cluster (.pgdata/interop).
 INTEROP_PORT ?= 55444
+# pgrx-tests/listener.py's cluster (.pgdata/listener); the Graphite listener uses the next three.
+LISTENER_PORT ?= 55446
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal venv graphite grafana interop clean bench
+        test-cluster regress doctest differential holes journal listener venv graphite grafana interop clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -63,7 +65,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal grafana graphite interop
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal listener grafana graphite interop
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -113,6 +115,15 @@ holes: test-cluster
 # pending. JOURNAL_ARGS=--long for longer soak rounds.
 journal: install
 	@$(PY) pgrx-tests/journal.py --dir $(CLUSTER_DIR) --port $(JOURNAL_PORT) $(JOURNAL_ARGS)
+
+# The Graphite listener, on a cluster of its own (.pgdata/listener, port 55446; the listener on
+# 55447, moved to 55448 by a reload; 55449 receives a copy of collectd's lines): 500 series over
+# 4 connections against a replay through rrd.update, every refusal counter, the rules, the
+# connection limit, fairness between senders, 2,000,000 lines with the listener's memory
+# sampled, kill -9 during a stream, a real collectd for 15 s, a reload that moves and stops it.
+listener: install
+	@bash scripts/install-listener-deps.sh
+	@$(PY) pgrx-tests/listener.py --dir $(CLUSTER_DIR)/listener --port $(LISTENER_PORT)
 
 # The queries of docs/grafana.md expanded as Grafana's PostgreSQL data source expands them,
 # for several ranges, panel widths and variable values, as a read-only role, and checked
