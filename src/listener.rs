@@ -44,6 +44,9 @@ extension_sql_file!(
 /// not keep the others waiting.
 const READ_PER_ROUND: usize = 256 * 1024;
 
+/// Bytes of the shortest line that gives a point.
+const MIN_LINE: usize = 6;
+
 /// Seconds between two log lines about refused lines.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -148,6 +151,7 @@ pub extern "C-unwind" fn pg_rrd_graphite_main(_arg: pg_sys::Datum) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut last_counts = Instant::now();
     let mut alive_checked = Instant::now();
+    let mut first = 0;
     loop {
         if BackgroundWorker::sigterm_received() {
             break;
@@ -187,10 +191,15 @@ pub extern "C-unwind" fn pg_rrd_graphite_main(_arg: pg_sys::Datum) {
         }
         let batch_max = guc::GRAPHITE_BATCH.get() as usize;
         let now_us = crate::update::clock_us().unwrap_or(0);
-        for (i, conn) in conns.iter_mut().enumerate() {
+        // Each round starts where the last one stopped, so that when the
+        // batch fills the senders behind are not the ones that always wait.
+        let count = conns.len();
+        for k in 0..count {
+            let i = (first + k) % count;
             if !ready.conns.get(i).copied().unwrap_or(false) {
                 continue;
             }
+            let conn = &mut conns[i];
             read_conn(
                 conn,
                 &mut buf,
@@ -201,10 +210,15 @@ pub extern "C-unwind" fn pg_rrd_graphite_main(_arg: pg_sys::Datum) {
                 &mut refusals,
             );
             if pending.points.len() >= batch_max {
+                first = i + 1;
                 break;
             }
         }
+        let before = conns.len();
         conns.retain(|c| c.open);
+        if conns.len() != before {
+            first = 0;
+        }
         let due = pending.since.is_some_and(|t| t.elapsed() >= interval);
         if pending.points.len() >= batch_max || due {
             commit(&mut pending, &mut counts);
@@ -299,7 +313,12 @@ fn read_conn(
 ) {
     let mut read = 0;
     while read < READ_PER_ROUND && pending.points.len() < batch_max {
-        match conn.stream.read(buf) {
+        // No more bytes than can hold the lines the batch has room for (a
+        // line is at least 6 bytes, "a 1 1\n"), so that a batch ends within
+        // one line of its bound.
+        let room = batch_max - pending.points.len();
+        let want = room.saturating_mul(MIN_LINE).clamp(MIN_LINE, buf.len());
+        match conn.stream.read(&mut buf[..want]) {
             Ok(0) => {
                 conn.open = false;
                 let peer = conn.peer;

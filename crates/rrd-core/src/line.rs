@@ -29,7 +29,8 @@ pub enum Refusal {
     BadPath,
     /// The value is not a finite number.
     BadValue,
-    /// The timestamp is not a number of seconds from 1970 to 9999, nor -1.
+    /// The timestamp is not a number of seconds from 1970 (1 s after its
+    /// start) to 9999, nor -1.
     BadTime,
     /// Longer than [`MAX_LINE`].
     TooLong,
@@ -81,8 +82,9 @@ pub fn parse(line: &[u8], now_us: i64) -> Result<Point<'_>, Refusal> {
         .ok_or(Refusal::BadValue)?;
     let t_us = match number(time) {
         Some(-1.0) => now_us,
-        // Carbon takes fractional seconds; so does an update.
-        Some(t) if (0.0..=253_402_300_799.0).contains(&t) => (t * 1e6).round() as i64,
+        // Carbon takes fractional seconds; so does an update. From 1 s on:
+        // a new series starts a second before its first point.
+        Some(t) if (1.0..=253_402_300_799.0).contains(&t) => (t * 1e6).round() as i64,
         _ => return Err(Refusal::BadTime),
     };
     Ok(Point { path, value, t_us })
@@ -191,7 +193,8 @@ mod tests {
             1_700_000_000_500_000
         );
         assert_eq!(parse(b"a -1e3 1700000000", NOW).unwrap().value, -1000.0);
-        let cases: [(&[u8], Refusal); 11] = [
+        let cases: [(&[u8], Refusal); 12] = [
+            (b"a 1 0", Refusal::BadTime),
             (b"", Refusal::Malformed),
             (b"a 1", Refusal::Malformed),
             (b"a 1 2 3", Refusal::Malformed),
