@@ -7,19 +7,10 @@ set -euo pipefail
 PGRX_VERSION=0.18.0
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
-apt_pkgs=(postgresql-15 postgresql-server-dev-15 libclang-dev sudo rrdtool python3-rrdtool pkg-config libssl-dev make python3-psycopg)
-missing=()
-for p in "${apt_pkgs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "install-deps: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+apt_missing install-deps postgresql-15 postgresql-server-dev-15 libclang-dev sudo rrdtool \
+  python3-rrdtool pkg-config libssl-dev make python3-psycopg
 
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then

@@ -12,26 +12,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$(realpath -m "${1:-$root/.venv}")
 req=$root/integrations/graphite/requirements.txt
 
-apt_pkgs=(libcairo2 python3-venv python3-psycopg)
-missing=()
-for p in "${apt_pkgs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "install-graphite: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-if [ ! -x "$venv/bin/python" ]; then
-  echo "install-graphite: python3 -m venv --system-site-packages $venv"
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-fi
-# The environment is no part of the repository.
-[ -f "$venv/.gitignore" ] || echo '*' >"$venv/.gitignore"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+apt_missing install-graphite libcairo2 python3-venv python3-psycopg
+make_venv install-graphite "$venv"
 
 pip=("$venv/bin/python" -m pip -q --disable-pip-version-check)
 # The requirements installed last, kept to tell whether they changed.

@@ -170,6 +170,11 @@ fn run_points(
 fn update_one(name: Option<&str>, t: Option<TimestampWithTimeZone>, value: Value) -> Result<()> {
     let name = required(name, "series name")?;
     let t = unix_us(required(t, "time")?, "time")?;
+    update_at(name, t, value)
+}
+
+/// One point of one series at `t` (Unix microseconds).
+fn update_at(name: &str, t: i64, value: Value) -> Result<()> {
     let mut batch = Batch::default();
     let s = batch.series(name);
     batch.push(s, t, value);
@@ -205,14 +210,7 @@ fn update_spec(name: Option<&str>, spec: Option<&str>) {
 
 fn update_spec_inner(name: Option<&str>, spec: Option<&str>) -> Result<()> {
     let (t, value) = rrd_core::batch::parse_spec(required(spec, "update")?, clock_us()?)?;
-    let name = required(name, "series name")?;
-    let mut batch = Batch::default();
-    let s = batch.series(name);
-    batch.push(s, t, value);
-    match apply(&batch, OnBad::Fail) {
-        Err(RrdError::InBatch { source, .. }) => Err(*source),
-        other => other.map(|_| ()),
-    }
+    update_at(required(name, "series name")?, t, value)
 }
 
 /// The time `N` stands for: the clock when the statement reads it, as
