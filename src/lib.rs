@@ -28,6 +28,7 @@ mod sqlstate;
 mod storage;
 mod tune;
 mod update;
+mod verify;
 mod worker;
 
 ::pgrx::pg_module_magic!();

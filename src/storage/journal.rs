@@ -145,6 +145,41 @@ pub fn lanes(client: &SpiClient<'_>, lanes: &[i64], lock: bool) -> Result<HashMa
     Ok(out)
 }
 
+/// The rows of those of `lanes` that have one, as the calling statement
+/// sees them (a read: nothing is created or locked). A row whose tips are
+/// not one per place is given with what is wrong.
+pub fn read_lanes(
+    client: &SpiClient<'_>,
+    lanes: &[i64],
+) -> HashMap<i64, std::result::Result<Lane, String>> {
+    let table = run(
+        client,
+        READ_LANE,
+        &[pg_sys::INT8ARRAYOID],
+        &[lanes.to_vec().into()],
+        false,
+    );
+    let mut out = HashMap::with_capacity(lanes.len());
+    for row in table {
+        let lane: i64 = spi(row.get(1)).unwrap_or_default();
+        let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
+        let pending: i64 = spi(row.get(3)).unwrap_or_default();
+        let lane_row = if tips.len() != LANE_WIDTH {
+            Err(format!(
+                "lane {lane} holds {} tips, not {LANE_WIDTH}",
+                tips.len()
+            ))
+        } else {
+            Ok(Lane {
+                tips: tips.into_iter().map(|t| t.unwrap_or(0)).collect(),
+                pending,
+            })
+        };
+        out.insert(lane, lane_row);
+    }
+    out
+}
+
 /// Creates the row of `lane` if it has none (at the creation of a series,
 /// so that writers seldom have to).
 pub fn ensure_lane(client: &SpiClient<'_>, lane: i64) {

@@ -24,6 +24,7 @@ pub mod listener;
 pub mod names;
 pub mod series;
 pub mod state;
+pub mod verify;
 
 pub use series::Label;
 pub use state::Series;

@@ -233,6 +233,29 @@ pub fn load_ids(client: &SpiClient<'_>, ids: &[i64]) -> Result<HashMap<i64, (Str
     Ok(out)
 }
 
+/// Reads the stored state of the series `ids` as the calling statement
+/// sees them, each decoded on its own: a row that does not decode is
+/// given with what is wrong with it, for `rrd.verify`. Series without a
+/// state row are not given.
+pub fn load_ids_as_stored(
+    client: &SpiClient<'_>,
+    ids: &[i64],
+) -> Vec<(String, std::result::Result<Series, String>)> {
+    let table = run(
+        client,
+        LOAD_IDS,
+        &[pg_sys::INT8ARRAYOID],
+        &[ids.to_vec().into()],
+        false,
+    );
+    table
+        .map(|row| {
+            let name: String = spi(row.get(2)).unwrap_or_default();
+            (name, decode(&row))
+        })
+        .collect()
+}
+
 /// Loads series by name for a read: as stored, with the points still
 /// pending in the journal applied in memory (see [`Series::pending`]).
 pub fn load_many_current(

@@ -16,6 +16,7 @@
 //! - [`glob`]: Graphite name patterns.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
+//! - [`verify`]: what `rrd.verify` checks of stored rows.
 //! - [`time`]: epochs, the range of times a series stores, message times.
 //! - [`whisper`]: Whisper `.wsp` files read into a series to import.
 //! - [`error`]: the one error type.
@@ -34,6 +35,7 @@ pub mod plan;
 pub mod ring;
 pub mod rrdxml;
 pub mod time;
+pub mod verify;
 pub mod whisper;
 
 /// Deterministic generators for the property tests, here and in the
