@@ -36,9 +36,7 @@ import time
 
 import psycopg
 
-PGBIN = "/usr/lib/postgresql/15/bin"
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from pgcluster import CLUSTER_SH, PGBIN, base_backup, one, sqlstate
 
 
 def connect(dbname=None, port=None, autocommit=True):
@@ -48,19 +46,6 @@ def connect(dbname=None, port=None, autocommit=True):
     if port:
         kw["port"] = port
     return psycopg.connect(autocommit=autocommit, **kw)
-
-
-def one(conn, sql, args=None):
-    return conn.execute(sql, args).fetchone()[0]
-
-
-def sqlstate(conn, sql, args=None):
-    """The SQLSTATE `sql` fails with, or None."""
-    try:
-        conn.execute(sql, args)
-        return None
-    except psycopg.Error as e:
-        return e.sqlstate
 
 
 class Failed(Exception):
@@ -318,14 +303,11 @@ def standby(args):
         check(xid is None, f"primary: {sql} took transaction id {xid}")
     sdir = os.path.join(os.path.dirname(os.path.abspath(args.cluster)), "standby")
     sport = int(os.environ.get("PGPORT", "5432")) + 10
-    cluster = os.path.join(ROOT, "scripts", "cluster.sh")
-    subprocess.run(["bash", cluster, "stop", sdir], check=True)
+    subprocess.run(["bash", CLUSTER_SH, "stop", sdir], check=True)
     subprocess.run(["rm", "-rf", sdir], check=True)
-    subprocess.run(["bash", cluster, "prepare", sdir], check=True)
-    as_pg = [] if os.geteuid() != 0 else ["sudo", "-u", "postgres"]
-    subprocess.run([*as_pg, f"{PGBIN}/pg_basebackup", "-D", os.path.join(sdir, "data"), "-R", "-c", "fast",
-                    "-h", os.environ["PGHOST"], "-p", os.environ["PGPORT"], "-U", "postgres"], check=True)
-    subprocess.run(["bash", cluster, "start", sdir, str(sport)], check=True)
+    subprocess.run(["bash", CLUSTER_SH, "prepare", sdir], check=True)
+    base_backup(os.path.join(sdir, "data"), os.environ["PGHOST"], os.environ["PGPORT"])
+    subprocess.run(["bash", CLUSTER_SH, "start", sdir, str(sport)], check=True)
     try:
         sb = psycopg.connect(host=os.path.join(sdir, "sock"), port=sport, autocommit=True)
         check(one(sb, "SELECT pg_is_in_recovery()"), "not a standby")
@@ -347,7 +329,7 @@ def standby(args):
         check(not bad, "writes on the standby: " + "; ".join(bad))
         sb.close()
     finally:
-        subprocess.run(["bash", cluster, "stop", sdir], check=True)
+        subprocess.run(["bash", CLUSTER_SH, "stop", sdir], check=True)
         subprocess.run(["rm", "-rf", sdir], check=True)
     # The same writes in a read-only transaction on the primary.
     bad = []

@@ -58,7 +58,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -67,10 +66,8 @@ import traceback
 
 import psycopg
 
-PGBIN = "/usr/lib/postgresql/15/bin"
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-CLUSTER_SH = os.path.join(ROOT, "scripts", "cluster.sh")
+import pgcluster
+from pgcluster import CLUSTER_SH, PGBIN, ROOT, base_backup, drop_db, fresh_db, one, run_case, sqlstate
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 # A multiple of 60: the 6-step rows of a 10 s series end on whole minutes.
@@ -88,39 +85,18 @@ def us_of(t):
     return (t - EPOCH) // datetime.timedelta(microseconds=1)
 
 
-def as_pg():
-    return [] if os.geteuid() != 0 else ["sudo", "-u", "postgres"]
-
-
 # ---------------------------------------------------------------- clusters
 
-class Cluster:
+class Cluster(pgcluster.Cluster):
     """A private cluster in DIR/journal-NAME, run by scripts/cluster.sh."""
 
     def __init__(self, base, name, port):
-        self.name = name
-        self.dir = os.path.join(os.path.abspath(base), f"journal-{name}")
-        self.data = os.path.join(self.dir, "data")
-        self.sock = os.path.join(self.dir, "sock")
-        self.port = port
+        super().__init__(os.path.join(os.path.abspath(base), f"journal-{name}"), port, name=name)
         self.used = False
-
-    def connect(self, dbname="postgres", autocommit=True, **kw):
-        return psycopg.connect(host=self.sock, port=self.port, user="postgres", dbname=dbname,
-                               autocommit=autocommit, **kw)
 
     def start(self):
         self.used = True
-        p = subprocess.run(["bash", CLUSTER_SH, "start", self.dir, str(self.port)], capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(f"{self.name}: cluster.sh start: {p.stderr.strip()[-800:]}")
-
-    def stop(self):
-        if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
-            return
-        p = subprocess.run(["bash", CLUSTER_SH, "stop", self.dir], capture_output=True, text=True)
-        if p.returncode != 0 or self.postmaster_pid() is not None:
-            self.kill9()
+        super().start()
 
     def fresh(self, conf=None):
         """A new cluster: initdb, start, with `conf` lines appended."""
@@ -132,71 +108,9 @@ class Cluster:
 
     def configure(self, conf):
         """Appends `conf` lines to postgresql.conf and restarts."""
-        subprocess.run(["bash", CLUSTER_SH, "stop", self.dir], check=True)
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("\n# pgrx-tests/journal.py\n" + "".join(line + "\n" for line in conf))
-        self.start()
-
-    def postmaster_pid(self):
-        """The postmaster's pid if it is alive."""
-        try:
-            with open(os.path.join(self.data, "postmaster.pid")) as f:
-                pid = int(f.readline())
-        except (OSError, ValueError):
-            return None
-        return pid if alive(pid) else None
-
-    def kill9(self):
-        """kill -9 of the postmaster and every process it started, all at
-        once (the postmaster is stopped first, so that it starts no more)."""
-        pid = self.postmaster_pid()
-        if pid is None:
-            return 0
-        os.kill(pid, signal.SIGSTOP)
-        victims = children(pid) + [pid]
-        for p in victims:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        # Gone, and reaped: pg_ctl takes a zombie postmaster for a running one.
-        deadline = time.time() + 20
-        while any(proc_stat(p) is not None for p in victims):
-            if time.time() > deadline:
-                raise RuntimeError(f"{self.name}: processes {victims} survived kill -9")
-            time.sleep(0.02)
-        return len(victims)
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "server.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-
-def proc_stat(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            s = f.read()
-    except OSError:
-        return None
-    return s[s.rindex(")") + 2:].split()
-
-
-def alive(pid):
-    st = proc_stat(pid)
-    return st is not None and st[0] != "Z"
-
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = proc_stat(int(d))
-            if st is not None and int(st[1]) == pid:
-                out.append(int(d))
-    return out
+        self.restart()
 
 
 DEBUG = bool(os.environ.get("JOURNAL_DEBUG"))
@@ -210,64 +124,10 @@ def debug(msg):
         _t_last[0] = now
 
 
-def one(conn, sql, args=None):
-    return conn.execute(sql, args).fetchone()[0]
-
-
-def sqlstate(conn, sql, args=None):
-    """The SQLSTATE `sql` fails with, or None."""
-    try:
-        conn.execute(sql, args)
-        return None
-    except psycopg.Error as e:
-        return e.sqlstate or f"({type(e).__name__}: {e})"
-
-
-def fresh_db(cluster, name):
-    base = cluster.connect()
-    base.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    base.execute(f"CREATE DATABASE {name}")
-    base.close()
-    conn = cluster.connect(name)
-    conn.execute("CREATE EXTENSION pg_rrd")
-    return conn
-
-
-def drop_db(cluster, name):
-    base = cluster.connect()
-    base.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    base.close()
-
-
 # ---------------------------------------------------------------- results
 
-class Case:
+class Case(pgcluster.Case):
     """What one case tried and the failures it found."""
-
-    def __init__(self, name):
-        self.name = name
-        self.tried = {}
-        self.notes = []
-        self.failures = []
-        self.lock = threading.Lock()
-
-    def count(self, what, n=1):
-        with self.lock:
-            self.tried[what] = self.tried.get(what, 0) + n
-
-    def fail(self, msg):
-        with self.lock:
-            self.failures.append(msg)
-            shown = len(self.failures)
-        if shown <= 25:
-            print(f"  {self.name}: FAIL {msg}", flush=True)
-        elif shown == 26:
-            print(f"  {self.name}: (more failures not shown)", flush=True)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.fail(msg)
-        return cond
 
     def summary(self, secs):
         tried = ", ".join(f"{v} {k}" for k, v in self.tried.items()) or "nothing"
@@ -1297,8 +1157,7 @@ def standby(ctx, case):
     sb.stop()
     shutil.rmtree(sb.dir, ignore_errors=True)
     subprocess.run(["bash", CLUSTER_SH, "prepare", sb.dir], check=True)
-    subprocess.run([*as_pg(), f"{PGBIN}/pg_basebackup", "-D", sb.data, "-R", "-c", "fast",
-                    "-h", cl.sock, "-p", str(cl.port), "-U", "postgres"], check=True, capture_output=True)
+    base_backup(sb.data, cl.sock, cl.port, capture_output=True)
     sb.start()
     s1 = sb.connect("js")
     case.check(one(s1, "SELECT pg_is_in_recovery()"), "the standby is not in recovery")
@@ -1398,21 +1257,11 @@ def main():
           f"{args.port}-{args.port + 3}", flush=True)
     t_all = time.time()
     failed = 0
-    lines = []
     try:
         if any(c in args.cases for c in ("concurrency", "bounded", "dump", "standby")):
             ctx.main.fresh(["max_wal_size = '2GB'", "max_connections = 50"])
         for name in args.cases:
-            case = Case(name)
-            t0 = time.time()
-            try:
-                CASES[name](ctx, case)
-            except Exception as e:  # noqa: BLE001 - every failure is reported, then the next case runs
-                case.fail(f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}")
-            line = case.summary(time.time() - t0)
-            lines.append(line)
-            print(line, flush=True)
-            failed += len(case.failures) > 0
+            failed += run_case(CASES[name], ctx, Case(name))
         if ctx.main.used:
             c = Case("logs")
             check_log(c, ctx.main)

@@ -79,20 +79,18 @@ import random
 import re
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 
 import psycopg
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-CLUSTER_SH = os.path.join(ROOT, "scripts", "cluster.sh")
+import pgcluster
+from pgcluster import ROOT, fresh_db, run_case
+
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 LISTENER = "pg_rrd graphite listener"
 META = {"created_by": "pg_rrd graphite listener"}
@@ -116,106 +114,16 @@ def secs_text(us):
 
 # ---------------------------------------------------------------- the cluster
 
-class Cluster:
-    def __init__(self, path, port):
-        self.dir = os.path.abspath(path)
-        self.data = os.path.join(self.dir, "data")
-        self.sock = os.path.join(self.dir, "sock")
-        self.log_path = os.path.join(self.dir, "server.log")
-        self.port = port
-
+class Cluster(pgcluster.Cluster):
     def connect(self, dbname="pg_rrd", autocommit=True):
         # Another build may be reinstalling the extension: a refused first connection is retried.
         for attempt in range(20):
             try:
-                return psycopg.connect(host=self.sock, port=self.port, user="postgres", dbname=dbname,
-                                       autocommit=autocommit)
+                return super().connect(dbname, autocommit)
             except psycopg.OperationalError:
                 if attempt == 19:
                     raise
                 time.sleep(0.5)
-
-    def start(self):
-        p = subprocess.run(["bash", CLUSTER_SH, "start", self.dir, str(self.port)], capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(f"cluster.sh start: {p.stderr.strip()[-800:]}")
-
-    def stop(self):
-        if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
-            return
-        p = subprocess.run(["bash", CLUSTER_SH, "stop", self.dir], capture_output=True, text=True)
-        if p.returncode != 0 or self.postmaster_pid() is not None:
-            self.kill9()
-
-    def restart(self):
-        subprocess.run(["bash", CLUSTER_SH, "stop", self.dir], check=True)
-        self.start()
-
-    def postmaster_pid(self):
-        try:
-            with open(os.path.join(self.data, "postmaster.pid")) as f:
-                pid = int(f.readline())
-        except (OSError, ValueError):
-            return None
-        return pid if alive(pid) else None
-
-    def kill9(self):
-        """kill -9 of the postmaster and every process it started (the
-        postmaster stopped first, so that it starts no more)."""
-        pid = self.postmaster_pid()
-        if pid is None:
-            return 0
-        os.kill(pid, signal.SIGSTOP)
-        victims = children(pid) + [pid]
-        for p in victims:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 20
-        while any(proc_stat(p) is not None for p in victims):
-            if time.time() > deadline:
-                raise RuntimeError(f"processes {victims} survived kill -9")
-            time.sleep(0.02)
-        return len(victims)
-
-    def log_size(self):
-        try:
-            return os.path.getsize(self.log_path)
-        except OSError:
-            return 0
-
-    def log(self, since=0):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-
-def proc_stat(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            s = f.read()
-    except OSError:
-        return None
-    return s[s.rindex(")") + 2:].split()
-
-
-def alive(pid):
-    st = proc_stat(pid)
-    return st is not None and st[0] != "Z"
-
-
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = proc_stat(int(d))
-            if st is not None and int(st[1]) == pid:
-                out.append(int(d))
-    return out
 
 
 def rss_kb(pid):
@@ -230,36 +138,14 @@ def rss_kb(pid):
 
 # ---------------------------------------------------------------- results
 
-class Case:
-    def __init__(self, name):
-        self.name = name
-        self.tried = {}
-        self.notes = []
-        self.failures = []
-        self.lock = threading.Lock()
-
-    def count(self, what, n=1):
-        with self.lock:
-            self.tried[what] = self.tried.get(what, 0) + n
-
+class Case(pgcluster.Case):
     def note(self, msg):
         self.notes.append(msg)
         print(f"  {self.name}: {msg}", flush=True)
 
-    def fail(self, msg):
-        with self.lock:
-            self.failures.append(msg)
-            shown = len(self.failures)
-        if shown <= 25:
-            print(f"  {self.name}: FAIL {msg}", flush=True)
-        elif shown == 26:
-            print(f"  {self.name}: (more failures not shown)", flush=True)
-
     def check(self, cond, msg):
         self.count("checks")
-        if not cond:
-            self.fail(msg)
-        return cond
+        return super().check(cond, msg)
 
     def summary(self, secs):
         tried = ", ".join(f"{v} {k}" for k, v in self.tried.items()) or "nothing"
@@ -390,16 +276,6 @@ def check_same_listener(ctx, case):
                f"the listener's process changed: was {ctx.listener_pid}, now {pids} (it failed and was restarted)")
 
 
-def fresh_db(ctx, name):
-    base = ctx.cluster.connect("postgres")
-    base.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    base.execute(f"CREATE DATABASE {name}")
-    base.close()
-    conn = ctx.cluster.connect(name)
-    conn.execute("CREATE EXTENSION pg_rrd")
-    return conn
-
-
 # ---------------------------------------------------------------- replay
 
 REPLAY_DEFS = {
@@ -522,7 +398,7 @@ def case_replay(ctx, case):
     set_conf(ctx, graphite_batch=None)
     # The replay: the same points, one rrd.update(name, t, v) at a time, into series created as the
     # listener creates them (start a second before the first point, the same meta).
-    ora = fresh_db(ctx, "replay")
+    ora = fresh_db(ctx.cluster, "replay")
     for name, pts in series.items():
         ora.execute("SELECT rrd.create(%s, %s, start => to_timestamp(%s), meta => %s::jsonb)",
                     (name, REPLAY_DEFS[name.split(".")[1]], pts[0][0] // 1_000_000 - 1, json.dumps(META)))
@@ -1259,14 +1135,7 @@ def main():
     try:
         setup(ctx)
         for name in args.cases:
-            case = Case(name)
-            t0 = time.time()
-            try:
-                CASES[name](ctx, case)
-            except Exception as e:  # noqa: BLE001 - every failure is reported, then the next case runs
-                case.fail(f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}")
-            print(case.summary(time.time() - t0), flush=True)
-            failed += len(case.failures) > 0
+            failed += run_case(CASES[name], ctx, Case(name))
         case = Case("logs")
         check_logs(ctx, case)
         print(case.summary(0), flush=True)
