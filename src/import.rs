@@ -80,7 +80,7 @@ fn store(name: &str, series: &[Imported], mode: OnExists) -> Result<Vec<(String,
             for (a, arch) in im.def.archives.iter().enumerate() {
                 let ring = Ring::new(arch.rows, width);
                 let rows = layout(ring, im.latest(a), |g| im.value(a, g));
-                storage::chunk::replace_archive(client, id, a, &rows);
+                storage::chunk::insert_archive(client, id, a, &rows);
             }
             storage::journal::ensure_lane(client, rrd_core::journal::lane_of(id));
             out.push((n.clone(), action.to_string()));

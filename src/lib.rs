@@ -21,6 +21,7 @@ mod ingest;
 mod interrupts;
 mod journal;
 mod listener;
+mod privileges;
 mod rrd_type;
 mod schema;
 mod series;

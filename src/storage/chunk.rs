@@ -62,6 +62,17 @@ pub fn replace_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f6
     insert_chunks(client, &rows);
 }
 
+/// Inserts the chunk rows of archive `a` of a new series `id`, which has
+/// none yet (chunk 0 first).
+pub fn insert_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f64>]) {
+    let rows: Vec<(ChunkKey, &[f64])> = rows
+        .iter()
+        .enumerate()
+        .map(|(c, dp)| ((id, a as i16, c as i32), dp.as_slice()))
+        .collect();
+    insert_chunks(client, &rows);
+}
+
 /// Renumbers the chunk rows of archives `a + 1 .. count` one down, once
 /// `a` is gone: one archive at a time, lowest first, so that the primary
 /// key never sees two rows with one number.
