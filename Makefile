@@ -27,7 +27,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal listener venv graphite grafana interop clean bench
+        test-cluster regress doctest differential holes journal listener venv graphite grafana interop upgrade clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -65,7 +65,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal listener grafana graphite interop
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal listener grafana graphite interop upgrade
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -147,6 +147,11 @@ venv:
 # computations over rrd.fetch, on a cluster of its own (.pgdata/graphite, port 55440).
 graphite: install venv
 	@$(VENV)/bin/python pgrx-tests/graphite.py --dir $(CLUSTER_DIR)/graphite --port $(GRAPHITE_PORT)
+
+# ALTER EXTENSION pg_rrd UPDATE from every released version (sql/released) against a fresh
+# install of this one, on a cluster of its own (.pgdata/upgrade, port 55485).
+upgrade: install
+	@$(PY) pgrx-tests/upgrade.py --dir $(CLUSTER_DIR) --port 55485
 
 clean: stop
 	cargo clean

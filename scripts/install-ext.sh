@@ -22,3 +22,13 @@ fi
   case "$dest" in *.so) chmod 0755 "$dest.new.$$" ;; esac
   mv -f "$dest.new.$$" "$dest"
 done
+# The install scripts of released versions, kept so that a database made
+# with one of them can be updated (ALTER EXTENSION pg_rrd UPDATE).
+extdir=$("$PG_CONFIG" --sharedir)/extension
+for f in "$here"/sql/released/pg_rrd--*.sql; do
+  [ -e "$f" ] || continue
+  dest="$extdir/$(basename "$f")"
+  cp "$f" "$dest.new.$$"
+  chmod 0644 "$dest.new.$$"
+  mv -f "$dest.new.$$" "$dest"
+done

@@ -3,7 +3,7 @@
     STORAGE_FINDERS = ('pg_rrd_graphite.PgRrdFinder',)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name):
