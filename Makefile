@@ -22,6 +22,8 @@ GRAPHITE_PORT ?= 55440
 INTEROP_PORT ?= 55444
 # pgrx-tests/listener.py's cluster (.pgdata/listener); the Graphite listener uses the next three.
 LISTENER_PORT ?= 55446
+# pgrx-tests/upgrade.py's cluster (.pgdata/upgrade).
+UPGRADE_PORT ?= 55485
 
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
@@ -151,7 +153,7 @@ graphite: install venv
 # ALTER EXTENSION pg_rrd UPDATE from every released version (sql/released) against a fresh
 # install of this one, on a cluster of its own (.pgdata/upgrade, port 55485).
 upgrade: install
-	@$(PY) pgrx-tests/upgrade.py --dir $(CLUSTER_DIR) --port 55485
+	@$(PY) pgrx-tests/upgrade.py --dir $(CLUSTER_DIR) --port $(UPGRADE_PORT)
 
 clean: stop
 	cargo clean
