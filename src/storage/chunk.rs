@@ -54,12 +54,7 @@ pub fn replace_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f6
         &[id.into(), (a as i16).into()],
         true,
     );
-    let rows: Vec<(ChunkKey, &[f64])> = rows
-        .iter()
-        .enumerate()
-        .map(|(c, dp)| ((id, a as i16, c as i32), dp.as_slice()))
-        .collect();
-    insert_chunks(client, &rows);
+    insert_archive(client, id, a, rows);
 }
 
 /// Inserts the chunk rows of archive `a` of a new series `id`, which has

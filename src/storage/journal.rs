@@ -113,16 +113,9 @@ pub fn lanes(client: &SpiClient<'_>, lanes: &[i64], lock: bool) -> Result<HashMa
         );
         let mut out = HashMap::with_capacity(list.len());
         for row in table {
-            let lane: i64 = spi(row.get(1)).unwrap_or_default();
-            let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
-            let pending: i64 = spi(row.get(3)).unwrap_or_default();
-            if tips.len() != LANE_WIDTH {
-                return Err(RrdError::Corrupt {
-                    msg: format!("lane {lane} holds {} tips", tips.len()),
-                });
-            }
-            let tips = tips.into_iter().map(|t| t.unwrap_or(0)).collect();
-            out.insert(lane, Lane { tips, pending });
+            let (lane, decoded) = lane_row(&row);
+            let decoded = decoded.map_err(|msg| RrdError::Corrupt { msg })?;
+            out.insert(lane, decoded);
         }
         Ok(out)
     };
@@ -159,25 +152,26 @@ pub fn read_lanes(
         &[lanes.to_vec().into()],
         false,
     );
-    let mut out = HashMap::with_capacity(lanes.len());
-    for row in table {
-        let lane: i64 = spi(row.get(1)).unwrap_or_default();
-        let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
-        let pending: i64 = spi(row.get(3)).unwrap_or_default();
-        let lane_row = if tips.len() != LANE_WIDTH {
+    table.map(|row| lane_row(&row)).collect()
+}
+
+/// A row of `rrd.lane` (lane, tips, pending): its lane, and its contents
+/// or what is wrong with them.
+fn lane_row(row: &pgrx::spi::SpiHeapTupleData<'_>) -> (i64, std::result::Result<Lane, String>) {
+    let lane: i64 = spi(row.get(1)).unwrap_or_default();
+    let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
+    let pending: i64 = spi(row.get(3)).unwrap_or_default();
+    if tips.len() != LANE_WIDTH {
+        return (
+            lane,
             Err(format!(
                 "lane {lane} holds {} tips, not {LANE_WIDTH}",
                 tips.len()
-            ))
-        } else {
-            Ok(Lane {
-                tips: tips.into_iter().map(|t| t.unwrap_or(0)).collect(),
-                pending,
-            })
-        };
-        out.insert(lane, lane_row);
+            )),
+        );
     }
-    out
+    let tips = tips.into_iter().map(|t| t.unwrap_or(0)).collect();
+    (lane, Ok(Lane { tips, pending }))
 }
 
 /// Creates the row of `lane` if it has none (at the creation of a series,
