@@ -22,6 +22,8 @@ GRAPHITE_PORT ?= 55440
 INTEROP_PORT ?= 55444
 # pgrx-tests/listener.py's cluster (.pgdata/listener); the Graphite listener uses the next three.
 LISTENER_PORT ?= 55446
+# pgrx-tests/plproxy.py's clusters (.pgdata/plproxy): three shards, the proxy, one single node.
+PLPROXY_PORT ?= 55470
 # pgrx-tests/upgrade.py's cluster (.pgdata/upgrade).
 UPGRADE_PORT ?= 55485
 
@@ -29,7 +31,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
-        test-cluster regress doctest differential holes journal listener venv graphite grafana interop upgrade clean bench
+        test-cluster regress doctest differential holes journal listener venv graphite grafana interop upgrade plproxy clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -67,7 +69,7 @@ stop:
 	@bash scripts/cluster.sh stop $(RUN_DIR)
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 
-test: deps fmt-check clippy unit pgtest regress doctest differential holes journal listener grafana graphite interop upgrade
+test: deps fmt-check clippy unit pgtest regress doctest differential holes journal listener grafana graphite interop upgrade plproxy
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@echo "make test: all suites passed"
 
@@ -141,6 +143,15 @@ grafana: install
 interop: install
 	@bash scripts/install-interop.sh $(VENV)
 	@$(VENV)/bin/python pgrx-tests/interop.py --dir $(CLUSTER_DIR)/interop --port $(INTEROP_PORT) $(INTEROP_ARGS)
+
+# pg_rrd sharded by series name with PL/Proxy (sql/plproxy/pg_rrd_proxy.sql) against one node
+# given the same calls, on clusters of their own (.pgdata/plproxy, TCP on 127.0.0.1, ports
+# 55470-55474: three shards, the proxy, the single node): 300 series through every form of
+# rrd.update, every read compared row for row, the spread over the shards, refusals and their
+# SQLSTATEs, what a failed many-series update leaves; ingest rates with 1 and 3 shards (printed).
+plproxy: install
+	@bash scripts/install-plproxy.sh
+	@$(PY) pgrx-tests/plproxy.py --dir $(CLUSTER_DIR)/plproxy --port $(PLPROXY_PORT) $(PLPROXY_ARGS)
 
 venv:
 	@bash scripts/install-graphite.sh $(VENV)
