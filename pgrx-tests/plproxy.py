@@ -21,8 +21,10 @@ one but rate needs load, which then runs first).
   array of them, a series' arrays, many series' arrays split per shard, INSERT
   and COPY into rrd.points), with refused points skipped by skip_bad: every
   statement returns the same on both.
-- spread: every series is on exactly one shard, the one hashtext(name) mod 3
-  names, and every shard has some.
+- spread: every series is on exactly one shard, the one abs(hashtext(name) % 3)
+  names, and every shard has some; each many-series statement of the load,
+  sent to a probe split as rrd.update splits, gives each shard exactly its
+  series' points, in their order.
 - reads: every read through the proxy equals the same read on the single node,
   row for row: rrd.fetch of every series with four CFs, two resolutions and
   points =>, fetch_array, fetch_stitched, last, first, lastupdate, info (less
@@ -31,13 +33,16 @@ one but rate needs load, which then runs first).
   every level, the rrd.series view, pending(), verify() and verify(name);
   then rrd.flush() on both and every read again.
 - errors and edges: the SQLSTATE of refused calls (unknown series, duplicate,
-  bad definition, bad pattern, out-of-order point), rename within a shard and
+  bad definition, bad pattern, out-of-order point, NULL names and arrays,
+  arrays of different lengths), rrd.points with pg_rrd.skip_bad_points on and
+  off (the same notice), rename within a shard and
   refused across shards, drop, dump and import_rrdtool (a dump of several data
   sources refused), tune, set_tags; what a many-series update that fails on one
-  shard leaves on the others, and what a proxy ROLLBACK leaves (reported: no
-  transaction spans shards).
+  shard leaves on the others (reported) and that the same statement sent again
+  with skip_bad ends as on one node, and that a proxy ROLLBACK leaves a
+  shard's commit (no transaction spans shards).
 - rate: into fresh databases, after the same creates, the load's statements of
-  its first 20 rounds (every form), then a batch-only workload (many series'
+  its first 10 rounds (every form), then a batch-only workload (many series'
   arrays: 100 steps of the 288 series of double values, 10 steps a
   statement), timed on the single node, through the proxy over 1 shard and
   over 3 shards; medians of --runs runs, printed (no timed assertion).
@@ -652,6 +657,22 @@ def case_errors(ctx, rep):
     ]
     for what, sql, args in calls:
         rep.same(f"SQLSTATE of {what}", sqlstate(p, sql, args), sqlstate(s, sql, args))
+    # rrd.points with pg_rrd.skip_bad_points: a repeated time skipped, with one node's notice.
+    for skip in ("on", "off"):
+        got = []
+        for c in (p, s):
+            notices = []
+            # PL/Proxy says so when it reopens a connection an earlier error left mid-query.
+            c.add_notice_handler(lambda d, out=notices: d.message_primary.startswith("PL/Proxy:")
+                                 or out.append(d.message_primary))
+            c.execute(f"SET pg_rrd.skip_bad_points = {skip}")
+            t = one(c, "SELECT rrd.last(%s)", (name,))
+            state = sqlstate(c, "INSERT INTO rrd.points VALUES (%s, %s, 1), (%s, %s, 2), (%s, %s, 3)",
+                             (name, t + datetime.timedelta(seconds=5), name, t + datetime.timedelta(seconds=5),
+                              name, t + datetime.timedelta(seconds=9)))
+            c.execute("RESET pg_rrd.skip_bad_points")
+            got.append((state, notices, str(one(c, "SELECT rrd.last(%s)", (name,)) - t)))
+        rep.same(f"rrd.points with pg_rrd.skip_bad_points = {skip}", got[0], got[1])
     # How a shard's error reads through the proxy.
     try:
         p.execute("SELECT rrd.last('no.such')")
@@ -779,7 +800,7 @@ def timed(conn, stmts):
 def case_rate(ctx, rep):
     nodes, series = ctx["nodes"], ctx["series"]
     creates = create_calls(series, random.Random(5))
-    loads = [("every form", ctx["half"]), ("many series' arrays", batch_workload(series))]
+    loads = [("every form", ctx["quarter"]), ("many series' arrays", batch_workload(series))]
     for wl, stmts in loads:
         print(f"  rate: {wl}: {points_of(stmts)} points in {len(stmts)} statements", flush=True)
     results = {}
@@ -846,8 +867,8 @@ def main():
         ctx["series"] = make_series(rnd)
         blocks = workload(ctx["series"], rnd)
         ctx["stmts"] = [st for b in blocks for st in b]
-        # The rate's run: the same statements, of the first half of the rounds.
-        ctx["half"] = [st for b in blocks[:len(blocks) // 2] for st in b]
+        # The rate's run: the same statements, of the first quarter of the rounds.
+        ctx["quarter"] = [st for b in blocks[:len(blocks) // 4] for st in b]
         ctx["p"] = nodes.proxy.connect("proxy")
         ctx["s"] = nodes.single.connect("rrd")
         for name, fn in CASES:

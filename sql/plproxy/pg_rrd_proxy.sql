@@ -10,8 +10,8 @@
 --         p0 'host=... dbname=...', p1 '...', p2 '...');
 --     CREATE USER MAPPING FOR PUBLIC SERVER pg_rrd OPTIONS (user '...');
 --
--- A series lives on the shard that hashtext(name) picks (hashtext(name) mod the number of
--- partitions with modular_mapping, any count; the low bits without it, a power of 2). A NULL
+-- A series lives on the shard that hashtext(name) picks (abs(hashtext(name) % N) of N partitions
+-- with modular_mapping, any N; its low bits without it, N a power of 2). A NULL
 -- name is sent to the shard of '' (coalesce), which refuses it as one node does. The
 -- functions below keep the names, argument names, defaults and result columns of pg_rrd's
 -- own, so a client calls the proxy as it would call one node:
@@ -27,8 +27,8 @@
 -- Not here, on purpose: rrd.rename to a name of another shard and rrd.import_rrdtool of a dump
 -- of several data sources (refused, 0A000: the series would have to move, and such a dump makes
 -- series NAME.DS, whose shards are not NAME's), the Graphite listener (each node's listener
--- writes only into its own node), and one snapshot or transaction across shards. The script can be run again after
--- an upgrade of it.
+-- writes only into its own node), and one snapshot or transaction across shards. The script
+-- only creates or replaces its own objects, so it can be run again when it changes.
 
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS rrd;
@@ -257,8 +257,9 @@ RETURNS SETOF bigint AS $$
     TARGET rrd.update;
 $$ LANGUAGE plproxy;
 
--- Arguments that one node refuses before it writes anything (a NULL array, arrays of different
--- lengths) go whole to one shard, which refuses them in the same words.
+-- Arguments that one node refuses whole (a NULL array, arrays of different lengths, a NULL
+-- name) go whole to one shard, which refuses them in the same words and writes nothing; split,
+-- the other shards would write their parts.
 CREATE OR REPLACE FUNCTION rrd._update_whole(names text[], t timestamptz[], v double precision[],
                                              skip_bad boolean)
 RETURNS bigint AS $$
@@ -273,6 +274,7 @@ RETURNS bigint LANGUAGE sql AS $$
     SELECT CASE
         WHEN $1 IS NULL OR $2 IS NULL OR $3 IS NULL
              OR cardinality($1) <> cardinality($2) OR cardinality($1) <> cardinality($3)
+             OR array_position($1, NULL) IS NOT NULL
         THEN rrd._update_whole($1, $2, $3, $4)
         ELSE (SELECT coalesce(sum(n), 0)::bigint FROM rrd._update_split($1, $2, $3, $4) AS n)
     END;
@@ -289,9 +291,11 @@ COMMENT ON VIEW rrd.points IS
 
 CREATE OR REPLACE FUNCTION rrd._points_start() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS _rrd_points_batch (
-        seq  bigint GENERATED ALWAYS AS IDENTITY,
-        name text, t timestamptz, v double precision);
+    IF to_regclass('pg_temp._rrd_points_batch') IS NULL THEN
+        CREATE TEMP TABLE _rrd_points_batch (
+            seq  bigint GENERATED ALWAYS AS IDENTITY,
+            name text, t timestamptz, v double precision);
+    END IF;
     -- Left over by a statement that failed after its rows were kept.
     TRUNCATE pg_temp._rrd_points_batch;
     RETURN NULL;
@@ -303,12 +307,23 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- pg_rrd.skip_bad_points, set in the proxy's session, skips refused points as on one node.
 CREATE OR REPLACE FUNCTION rrd._points_end() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    skip boolean := coalesce(nullif(current_setting('pg_rrd.skip_bad_points', true), ''), 'off')::boolean;
+    total bigint;
+    skipped bigint;
 BEGIN
-    PERFORM rrd.update(array_agg(b.name ORDER BY b.seq), array_agg(b.t ORDER BY b.seq),
-                       array_agg(b.v ORDER BY b.seq))
-    FROM pg_temp._rrd_points_batch AS b
-    HAVING count(*) > 0;
+    SELECT count(*) INTO total FROM pg_temp._rrd_points_batch;
+    IF total > 0 THEN
+        SELECT rrd.update(array_agg(b.name ORDER BY b.seq), array_agg(b.t ORDER BY b.seq),
+                          array_agg(b.v ORDER BY b.seq), skip)
+        INTO skipped
+        FROM pg_temp._rrd_points_batch AS b;
+        IF skipped > 0 THEN
+            RAISE NOTICE 'pg_rrd: skipped % of % points (pg_rrd.skip_bad_points is on)', skipped, total;
+        END IF;
+    END IF;
     TRUNCATE pg_temp._rrd_points_batch;
     RETURN NULL;
 END $$;
