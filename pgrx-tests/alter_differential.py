@@ -22,6 +22,9 @@ archive within 1e-12 relative, the order of their sums being free).
 
 Usage (PG* variables as for differential.py):
     /usr/bin/python3 pgrx-tests/alter_differential.py [--traces N] [--seed S] [--verbose]
+
+With RELIABILITY_DIR set, the run's line (traces, failed traces, rows
+compared) goes to $RELIABILITY_DIR/alter_differential.json.
 """
 
 import argparse
@@ -33,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import differential as d  # noqa: E402
+import reliability  # noqa: E402
 import rrdtool  # noqa: E402
 
 OPS = ("tune", "resize", "add", "drop")
@@ -213,12 +217,14 @@ def main():
     bad = 0
     rows = skipped = 0
     per_op = {op: 0 for op in OPS}
+    failed = set()
     for n, (case, op, arg, _, comparable) in cases.items():
         per_op[op] += 1
         for i, f in enumerate(case.fetches):
             exp = case.expected[i]
             res = got.get(n, {}).get(i)
             if res is None or len(res) != len(exp):
+                failed.add(n)
                 bad += 1
                 print("trace %d (%s %s) fetch %s: %s rows from rrdtool, %s from pg_rrd"
                       % (n, op, arg, f, len(exp), None if res is None else len(res)))
@@ -234,6 +240,7 @@ def main():
                                    or (loose and f[0] == "AVERAGE" and ve is not None and vg is not None
                                        and abs(ve - vg) <= 1e-12 * max(abs(ve), abs(vg))))
                 if not ok:
+                    failed.add(n)
                     bad += 1
                     print("trace %d (%s %s) fetch %s: at %s rrdtool %r pg_rrd %s %r"
                           % (n, op, arg, f, le, ve, lg, vg))
@@ -243,6 +250,11 @@ def main():
     print("alter_differential: %d traces (%s), %d rows compared, %d rows of added archives not comparable, "
           "%d mismatches, %.1fs" % (len(cases), ", ".join("%s %d" % kv for kv in per_op.items()), rows, skipped,
                                     bad, time.time() - t0))
+    reliability.record("alter_differential", "alter_differential", len(cases), len(failed),
+                       "histories cut in two by rrd.tune, rrd.resize, rrd.add_archive or rrd.drop_archive, against "
+                       "rrdtool tune, resize and files made with or without the archive: %d traces of seed %s (%s), "
+                       "%d rows compared, %d mismatches" % (len(cases), args.seed, ", ".join("%s %d" % kv for kv in
+                                                                                           per_op.items()), rows, bad))
     return 1 if bad else 0
 
 

@@ -59,6 +59,10 @@ double written two ways can read as two doubles. Hence:
   1000000000 s + 0 us (get_time_from_reading in rrd_update.c);
 - DS min/max are texts rrd_strtod reads as the correctly rounded double.
 Under those rules pg_rrd is expected to agree bit for bit (--exact).
+
+With RELIABILITY_DIR set, the run's line (traces, failed traces, rows
+compared) goes to $RELIABILITY_DIR/differential.json, one per --path,
+--heavy and --rollbacks (docs/reliability.md).
 """
 
 import argparse
@@ -73,6 +77,8 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
+
+import reliability
 
 try:
     import rrdtool
@@ -1625,6 +1631,19 @@ def main():
         print("differential: %d traces%s, %d rows compared, %d mismatches"
               % (len(traces), " (and %d companions)" % ncomp if ncomp else "", compared, mismatches))
         print("%d passed, %d failed" % (len(everyone) - len(failed), len(failed)))
+        test = "differential --path %s%s%s" % (PATH, " --heavy" if HEAVY else "", " --rollbacks" if ROLLBACKS else "")
+        reliability.record("differential", test, len(everyone), len(failed),
+                           "random histories into rrdtool 1.7.2 and pg_rrd (%s), every fetched row compared: "
+                           "%d traces%s of seed %s, %d updates, %d rows compared, %d known values of which %d "
+                           "bit-identical, %d mismatches"
+                           % ({"point": "one rrd.update per update", "array": "arrays of one series",
+                               "many": "rrd.update(names[]) through the journal", "points": "INSERT and COPY "
+                               "into rrd.points", "mixed": "every form, folds at random points"}.get(PATH, PATH)
+                              + (", histories eight times longer" if HEAVY else "")
+                              + (", statements rolled back and sent again" if ROLLBACKS else "")
+                              + (", values bit for bit" if EXACT else ""),
+                              len(traces), " and %d companions" % ncomp if ncomp else "", args.seed, nupd,
+                              compared, known, identical, mismatches))
         return 1 if failed else 0
     finally:
         files.close()

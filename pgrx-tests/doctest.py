@@ -7,12 +7,15 @@ psql's output (errors included) must equal that block exactly; a ```sql
 block without one must print nothing. Connection settings come from the
 libpq environment (PGHOST, PGPORT, PGUSER); PGTZ is forced to UTC.
 With --bless, the pages' text blocks are rewritten from what psql printed
-(review the diff before committing it).
+(review the diff before committing it). With RELIABILITY_DIR set, the
+run's line (blocks, failed blocks) goes to $RELIABILITY_DIR/doctest.json.
 """
 import os
 import re
 import subprocess
 import sys
+
+import reliability
 
 FENCE = re.compile(r"^```(\w*)\s*$")
 MARK = "@@doctest-block-{}@@"
@@ -124,6 +127,10 @@ def main():
         failed += f
         print(f"doctest: {page}: {n} blocks, {f} failed")
     print(f"{total - failed} passed, {failed} failed")
+    if not write:
+        reliability.record("doctest", "doctest", total, failed,
+                           f"every SQL block of {len(pages)} pages of docs/ run by psql, its output compared with "
+                           f"the text block after it")
     sys.exit(1 if failed or total == 0 else 0)
 
 

@@ -23,7 +23,9 @@ of it beside it, on the next port.
 - big: a resize to a ring of 67.2M slots (its rows written in parts), an
   added archive of 3M rows, the 100M-slot limit; statements of more
   points than one part of a batch.
-Prints one line per check and a closing "N passed, N failed".
+Prints one line per check and a closing "N passed, N failed"; with
+RELIABILITY_DIR set, each check's line goes to $RELIABILITY_DIR/holes.json
+(docs/reliability.md).
 """
 
 import argparse
@@ -36,6 +38,7 @@ import time
 
 import psycopg
 
+import reliability
 from pgcluster import CLUSTER_SH, PGBIN, base_backup, one, sqlstate
 
 
@@ -431,6 +434,15 @@ def big_checks(conn):
             f"{n} points through rrd.points and an array in parts {t4 - t3:.1f} s")
 
 
+# What each check tries, for its line in docs/reliability.md.
+WHAT = {
+    "deadlock": "two sessions on the same 20 series through rrd.update(names[]), in opposite, equal and "
+                "shuffled orders",
+    "cancel": "a long batch cancelled by statement_timeout, pg_cancel_backend and pg_terminate_backend",
+    "restore": "pg_dump of 100 series, pg_restore -j 4 and serially, rows and reads compared, updates after",
+    "standby": "a hot standby by pg_basebackup: reads without a transaction id, writes refused with 25006",
+    "big": "rings at the 100M-slot limit: a 67.2M-slot resize, a 3M-row added archive, batches of many parts",
+}
 CHECKS = {"deadlock": deadlock, "cancel": cancel, "restore": restore, "standby": standby, "big": big}
 
 
@@ -448,9 +460,11 @@ def main():
             detail = CHECKS[name](args)
             passed += 1
             print(f"ok   {name} ({time.time() - t0:.1f} s): {detail}", flush=True)
+            reliability.record("holes", f"holes {name}", 1, 0, f"{WHAT[name]}: {detail}")
         except (Failed, psycopg.Error, subprocess.CalledProcessError) as e:
             failed += 1
             print(f"FAIL {name} ({time.time() - t0:.1f} s): {e}", flush=True)
+            reliability.record("holes", f"holes {name}", 1, 1, f"{WHAT[name]}: failed: {str(e)[:400]}")
     print(f"holes: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

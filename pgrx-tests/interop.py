@@ -42,6 +42,8 @@ instead (its database must have pg_rrd available). --traces N: traces of the imp
 (default $PG_RRD_INTEROP_TRACES, else 100); the dump and spec parts run half as many each.
 Values are compared as doubles, bit for bit (NaN and SQL NULL both mean unknown), except
 against collectd's original files, where a dump's 11 significant digits are all there is.
+With RELIABILITY_DIR set, each part's line (traces, mismatches, summary) goes to
+$RELIABILITY_DIR/interop.json (docs/reliability.md).
 """
 
 import argparse
@@ -55,6 +57,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import reliability
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -1337,6 +1341,17 @@ def start_cluster(d, port):
     return "host=%s port=%d user=postgres dbname=interop" % (sock, port)
 
 
+# What each part tries, for its line in docs/reliability.md.
+PART_WHAT = {
+    "import": "random rrdtool files dumped and imported, against rrdtool restore of the dump, then both continued",
+    "dump": "pg_rrd series dumped and restored by rrdtool, then both continued",
+    "spec": "update strings against rrdtool update",
+    "collectd": "a real collectd's rrdtool files through scripts/import-rrd (rerun, --replace)",
+    "whisper": "whisper 1.1.10 files imported, against whisper.fetch",
+    "bad": "truncated, mutated and random dumps and .wsp bytes: data errors, nothing written",
+}
+
+
 def main():
     global VERBOSE, TOLERANCE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1387,6 +1402,8 @@ def main():
             tally = PARTS[p](pg, args, tmp)
             print("%s (%.1fs)" % (tally.summary(), time.time() - t1), flush=True)
             tallies.append(tally)
+            reliability.record("interop", "interop %s" % p, tally.traces or tally.rows, tally.mismatches,
+                               "%s: %s" % (PART_WHAT.get(p, p), tally.summary().split(": ", 1)[-1]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if own and not args.keep:

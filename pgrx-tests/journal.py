@@ -23,14 +23,16 @@ the postgres user, through scripts/cluster.sh) or as postgres.
   deadlock (40P01), no error but 22008 where two writers raced on one
   series. Every committed point is then replayed, per series in time order,
   on one session into a fresh database, and every read of every series
-  must be the same there, before and after rrd.flush().
+  must be the same there, before and after rrd.flush(); rrd.verify() lists
+  no problem in either, before and after.
 - crash: rounds of a 2000-series ingest (one statement per step, or many
   steps per statement, with or without a session folding beside it), and a
   large rrd.flush(), each ended by kill -9 of the postmaster and all its
   processes; after the restart every committed step reads back exactly,
   nothing past the statement in flight, which is there for all series or
   for none; rrd.pending() agrees with the journal, and rrd.flush() folds
-  exactly that without changing any read.
+  exactly that without changing any read; rrd.verify() lists no problem
+  after each restart and after each fold.
 - worker: shared_preload_libraries = 'pg_rrd', pg_rrd.flush_interval = 1:
   the "pg_rrd flush" worker is in pg_stat_activity, and folds the journal
   to nothing without rrd.flush(); reads are the same before and after.
@@ -38,15 +40,28 @@ the postgres user, through scripts/cluster.sh) or as postgres.
   statement's points, for 128 series of one lane and for 2 series.
 - dump: pg_dump -Fc with points pending and series written directly since,
   pg_restore into a fresh database: every read the same (ids included);
-  both take the same new points, and refuse an out-of-order one (22008).
+  both take the same new points, and refuse an out-of-order one (22008);
+  rrd.verify() clean in both, at the dump and after.
 - standby: a streaming hot standby of the main cluster with points pending
   on the primary, a rename and a new series of the old name replayed under
   a standby session's name cache: every read (fetch, with resolution and
   points, fetch_array, fetch_many, lastupdate, info, last, first, pending)
-  is the same on both; every write on the standby fails with 25006.
+  is the same on both; then every read function of schema rrd (EVERY_READ:
+  each form of rrd.fetch, fetch_array, fetch_many, fetch_tagged,
+  fetch_stitched, find, children, dump, verify, listener_stats, archives,
+  the type's functions... and a read of every table and view) gives the
+  same on both, the primary's in one transaction that spends no
+  transaction id; every write (each form of rrd.update, INSERT and COPY
+  into rrd.points, create, drop, rename, tune, resize, archives, flush,
+  imports, tags, meta) fails on the standby with 25006. A function or
+  relation of schema rrd that is neither a read, nor a write, nor listed
+  as internal fails the case: a new one must be added. rrd.verify() is
+  clean on both.
 
-Each case prints one summary line (what was tried, failures found); the
-last line is "journal: N cases, N failed". Exit status 1 on any failure;
+Each case prints one summary line (what was tried, failures found, how
+many rrd.verify() runs were clean); the last line is "journal: N cases, N
+failed". With RELIABILITY_DIR set, each case's line (checks, failures,
+summary) goes to $RELIABILITY_DIR/journal.json (docs/reliability.md). Exit status 1 on any failure;
 the clusters' folders are then left behind (stopped) for a look at their
 server.log. JOURNAL_DEBUG=1 prints the time of each step of the crash and
 dump cases.
@@ -58,6 +73,7 @@ import os
 import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -131,7 +147,7 @@ class Case(pgcluster.Case):
 
     def summary(self, secs):
         tried = ", ".join(f"{v} {k}" for k, v in self.tried.items()) or "nothing"
-        notes = "".join(f"; {n}" for n in self.notes)
+        notes = "".join(f"; {n}" for n in self.notes + ([self.verified()] if self.verify_runs else []))
         return f"journal {self.name}: tried {tried}{notes}; {len(self.failures)} failures ({secs:.1f} s)"
 
 
@@ -234,11 +250,13 @@ def differences(x, y, xs="left", ys="right", limit=6):
 def compare(case, x, y, what, xs, ys):
     diff = differences(x, y, xs, ys)
     errors = [f"{label}: {v}" for snap in (x, y) for label, v in snap.items() if isinstance(v, str)]
+    with case.lock:
+        case.checks += len(x)  # one check per read compared
     for e in errors[:3]:
-        case.fail(f"{what}: read failed: {e[:400]}")
+        case.fail(f"{what}: read failed: {e[:400]}", checked=True)
     for d in diff:
         if not errors:
-            case.fail(f"{what}: {d}")
+            case.fail(f"{what}: {d}", checked=True)
     case.count("read results compared", len(x))
     return not diff
 
@@ -762,6 +780,8 @@ def concurrency(ctx, case):
     pending = one(conn, "SELECT rrd.pending()")
     got = snapshot(conn, final, last_us, "*.*", pending=False)
     compare(case, got, want, "before rrd.flush()", "concurrent", "replayed")
+    case.verify(conn, "concurrent, before rrd.flush()")
+    case.verify(replay, "replayed, before rrd.flush()")
     folded = one(conn, "SELECT rrd.flush()")
     case.check(folded == pending, f"rrd.flush() folded {folded} points of {pending} pending")
     case.check(one(conn, "SELECT rrd.pending()") == 0, "points pending after rrd.flush()")
@@ -769,6 +789,8 @@ def concurrency(ctx, case):
     got = snapshot(conn, final, last_us, "*.*", pending=False)
     want = snapshot(replay, final, last_us, "*.*", pending=False)
     compare(case, got, want, "after rrd.flush()", "concurrent", "replayed")
+    case.verify(conn, "concurrent, after rrd.flush()")
+    case.verify(replay, "replayed, after rrd.flush()")
     case.count("series compared", len(final))
     case.notes.append(f"{pending} points pending at the end")
     conn.close()
@@ -896,6 +918,7 @@ def crash(ctx, case):
             case.count("statements in flight kept")
         last = step
         p = journal_consistent(case, conn, what)
+        case.verify(conn, f"{what}, after the restart")
         # The reads with the journal as the crash left it, then folded:
         # rrd.flush() folds what rrd.pending() counts and changes no read;
         # the folded rows hold every step exactly.
@@ -913,6 +936,7 @@ def crash(ctx, case):
         case.check(folded == p, f"{what}: rrd.flush() folded {folded} of {p} pending after the restart")
         case.check(one(conn, "SELECT rrd.pending()") == 0, f"{what}: points pending after rrd.flush()")
         case.check(steps_snapshot(conn, "k", last) == pending_reads, f"{what}: rrd.flush() changed reads")
+        case.verify(conn, f"{what}, after rrd.flush()")
         case.count("points pending after restarts", p)
         check_steps(case, conn, "k", n, last, what)
         debug(f"{what}: flushed, steps checked")
@@ -979,6 +1003,7 @@ def worker(ctx, case):
     case.check(left == 0, f"{left} points still pending 15 s after the last write (of {p})")
     case.notes.append(f"{p} points pending after the last write, {left} left {time.time() - t0:.1f} s later")
     journal_consistent(case, conn, "after the worker folded")
+    case.verify(conn, "after the worker folded")
     after = snapshot(conn, sample, [(BASE + 10 * last) * 1_000_000] * len(sample), "w.*", pending=False)
     compare(case, after, before, "after the worker folded", "after", "before")
     check_steps(case, conn, "w", n, last, "after the worker folded")
@@ -1033,6 +1058,7 @@ def bounded(ctx, case):
         case.check(drops > 0 or statements * per < LANE_FOLD_POINTS, f"{label}: no inline fold happened")
         case.notes.append(f"{label}: at most {most} pending, {drops} inline folds")
         journal_consistent(case, conn, label)
+        case.verify(conn, label)
         # The points are all there.
         rows, kept = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE f.v IS DISTINCT FROM "
@@ -1096,6 +1122,8 @@ def dump(ctx, case):
     compare(case, got, want, "restored", "restored", "source")
     debug("dump: compared")
     journal_consistent(case, dst, "restored")
+    case.verify(src, "source, at the dump")
+    case.verify(dst, "restored")
     # Out of order: refused in both, as the tips say.
     for label, sql, args in [
         ("a many-series step before the directly written series' last", STEPS_UPDATE,
@@ -1123,6 +1151,8 @@ def dump(ctx, case):
         c.execute("SELECT rrd.drop('d.new')")
     compare(case, snapshot(dst, names, last_us, "d.*", with_id=True),
             snapshot(src, names, last_us, "d.*", with_id=True), "after rrd.flush()", "restored", "source")
+    for label, c in (("source", src), ("restored", dst)):
+        case.verify(c, f"{label}, after new points and rrd.flush()")
     src.close()
     dst.close()
     os.unlink(path)
@@ -1133,18 +1163,217 @@ def dump(ctx, case):
 
 # ---------------------------------------------------------------- standby
 
-STANDBY_WRITES = [
-    "SELECT rrd.update(ARRAY['s.0010', 's.0011'], ARRAY[to_timestamp(1700000000), to_timestamp(1700000000)], "
-    "ARRAY[1, 2]::float8[])",
-    "SELECT rrd.update('s.0010', to_timestamp(1700000000), 1::float8)",
-    "SELECT rrd.update('s.0010', ARRAY[to_timestamp(1700000000)], ARRAY[1::float8])",
-    "INSERT INTO rrd.points VALUES ('s.0010', to_timestamp(1700000000), 1), ('s.0011', to_timestamp(1700000000), 1)",
-    "SELECT rrd.flush()",
-    "SELECT rrd.flush('s.0010')",
-    "SELECT rrd.tune('s.0010', heartbeat => interval '40 s')",
-    "SELECT rrd.rename('s.0010', 's.z010')",
-    "SELECT rrd.create('s.new', '--step 10 DS:x:GAUGE:30:U:U RRA:AVERAGE:0.5:1:10')",
+# Every function and relation of schema rrd is a read, checked on the
+# standby against the primary (EVERY_READ), a write, which the standby
+# must refuse with 25006 (STANDBY_WRITES), or one of INTERNAL: a function
+# that pg_proc lists and none of these covers fails the case, so a new
+# function needs a line here. Keys are pg_proc's signatures with
+# timestamptz and float8 for the long type names.
+TZ, TZS = "timestamptz", "timestamptz[]"
+INTERNAL = {
+    "rrd._names_changed()": "the name cache's invalidation, run by the triggers on rrd.series",
+    "rrd._points_row()": "trigger of rrd.points",
+    "rrd._points_statement_start()": "trigger of rrd.points",
+    "rrd._points_statement_end()": "trigger of rrd.points",
+    "rrd._series_deleted()": "trigger of rrd.series",
+    "rrd._series_truncated()": "trigger of rrd.series",
+}
+
+SIGNATURES = """
+SELECT replace(replace(replace(p.oid::regprocedure::text, 'timestamp with time zone', 'timestamptz'),
+                       'double precision', 'float8'), '"', '')
+FROM pg_proc p WHERE p.pronamespace = 'rrd'::regnamespace"""
+RELATIONS = ("SELECT 'rrd.' || relname FROM pg_class WHERE relnamespace = 'rrd'::regnamespace "
+             "AND relkind IN ('r', 'v', 'm', 'p')")
+
+
+def per_series(expr, where="true"):
+    """One row per series of %(names)s (those `where` keeps): its name and
+    `expr` (u.n the name, u.a, u.a2, u.b its windows)."""
+    return (f"SELECT u.n, ({expr})::text FROM unnest(%(names)s::text[], %(a)s::timestamptz[], "
+            f"%(a2)s::timestamptz[], %(b)s::timestamptz[]) AS u(n, a, a2, b) WHERE {where} ORDER BY u.n")
+
+
+def rows_of(alias):
+    return f"string_agg(row({alias}.*)::text, ' ' ORDER BY row({alias}.*)::text)"
+
+
+FETCH = f"rrd.fetch(text,text,{TZ},{TZ},interval,integer)"
+FETCH_MANY = f"rrd.fetch_many(text,text,{TZ},{TZ},interval)"
+FETCH_TAGGED = f"rrd.fetch_tagged(jsonb,text,{TZ},{TZ},interval)"
+TAGGED = ("SELECT g.tags::text || ' ' || f.name, {agg} FROM unnest(ARRAY['{{\"grp\": \"a\"}}', '{{\"grp\": \"b\"}}', "
+          "'{{}}']::jsonb[]) g(tags), rrd.fetch_tagged(g.tags, {args}) f GROUP BY 1 ORDER BY 1")
+EVERY_READ = [
+    (FETCH, "fetch(name, cf, start, stop)", per_series(
+        f"SELECT {agg('f')} FROM rrd.fetch(u.n, 'AVERAGE', u.a, u.b) f")),
+    (FETCH, "fetch resolution =>", per_series(
+        f"SELECT {agg('f')} FROM rrd.fetch(u.n, 'MAX', u.a2, u.b, resolution => interval '60 s') f")),
+    (FETCH, "fetch points =>", per_series(
+        f"SELECT {agg('f')} FROM rrd.fetch(u.n, 'AVERAGE', u.a2, u.b, points => 9) f")),
+    (FETCH, "fetch resolution => points =>", per_series(
+        f"SELECT {agg('f')} FROM rrd.fetch(u.n, 'LAST', u.a, u.b, resolution => interval '10 s', points => 40) f")),
+    (FETCH, "fetch, every argument named", per_series(
+        f"SELECT {agg('f')} FROM rrd.fetch(stop => u.b, start => u.a, cf => 'LAST', name => u.n) f")),
+    (f"rrd.fetch_array(text,text,{TZ},{TZ},interval)", "fetch_array", per_series(
+        "SELECT extract(epoch FROM f.start) || '/' || f.step || '/' || f.v::text "
+        "FROM rrd.fetch_array(u.n, 'AVERAGE', u.a, u.b) f")),
+    (f"rrd.fetch_array(text,text,{TZ},{TZ},interval)", "fetch_array resolution =>", per_series(
+        "SELECT extract(epoch FROM f.start) || '/' || f.step || '/' || f.v::text "
+        "FROM rrd.fetch_array(u.n, 'MAX', u.a2, u.b, resolution => interval '60 s') f")),
+    (FETCH_MANY, "fetch_many", f"SELECT f.name, {agg('f')} FROM rrd.fetch_many(%(pat)s, 'AVERAGE', %(fa)s, %(fb)s) f "
+                               "GROUP BY f.name ORDER BY f.name"),
+    (FETCH_MANY, "fetch_many resolution", f"SELECT f.name, {agg('f')} FROM rrd.fetch_many(%(pat)s, 'MAX', %(fa)s, "
+                                          "%(fb)s, interval '60 s') f GROUP BY f.name ORDER BY f.name"),
+    (FETCH_TAGGED, "fetch_tagged", TAGGED.format(agg=agg("f"), args="'AVERAGE', %(fa)s, %(fb)s")),
+    (FETCH_TAGGED, "fetch_tagged resolution",
+     TAGGED.format(agg=agg("f"), args="'MAX', %(fa)s, %(fb)s, interval '60 s'")),
+    (f"rrd.fetch_stitched(text,text,{TZ},{TZ})", "fetch_stitched", per_series(
+        f"SELECT {agg('f')} || ' ' || string_agg(DISTINCT f.step::text, ',') "
+        "FROM rrd.fetch_stitched(u.n, 'AVERAGE', u.a2, u.b) f")),
+    (f"rrd.find(text,{TZ},{TZ})", "find",
+     "SELECT p, (SELECT string_agg(f.name, ' ' ORDER BY f.name) FROM rrd.find(p) f) "
+     "FROM unnest(ARRAY['s.*', 's.00{1,2}*', '*.x*', 'nothing.*']) p ORDER BY p"),
+    (f"rrd.find(text,{TZ},{TZ})", "find from/until", "SELECT 'find', string_agg(f.name, ' ' ORDER BY f.name) "
+                                                     "FROM rrd.find('s.*', %(fa)s, %(fb)s) f"),
+    ("rrd.children(text)", "children",
+     "SELECT p, (SELECT string_agg(row(c.*)::text, ' ' ORDER BY c.path) FROM rrd.children(p) c) "
+     "FROM unnest(ARRAY['', 's', 's.00', 'nothing']) p ORDER BY p"),
+    ("rrd.lastupdate(text)", "lastupdate", per_series(
+        "SELECT extract(epoch FROM l.t) || '=' || coalesce(l.value, '-') FROM rrd.lastupdate(u.n) l")),
+    ("rrd.last(text)", "last", per_series("extract(epoch FROM rrd.last(u.n))")),
+    ("rrd.first(text,integer)", "first", per_series(
+        "extract(epoch FROM rrd.first(u.n)) || ' ' || extract(epoch FROM rrd.first(u.n, 1)) || ' ' "
+        "|| extract(epoch FROM rrd.first(archive => 2, name => u.n))")),
+    ("rrd.info(text)", "info", per_series("rrd.info(u.n)")),
+    ("rrd.definition(text)", "definition", per_series("rrd.definition(u.n)")),
+    ("rrd.pending()", "pending()", "SELECT 'all', rrd.pending()::text"),
+    ("rrd.pending(text)", "pending(name)", per_series("rrd.pending(u.n)")),
+    ("rrd.dump(text)", "dump", per_series("md5(rrd.dump(u.n)) || ' ' || length(rrd.dump(u.n))",
+                                           "u.n = ANY(%(dumped)s)")),
+    ("rrd.verify(text)", "verify()",
+     f"SELECT 'all', count(*) || ' ' || coalesce({rows_of('v')}, '') FROM rrd.verify() v"),
+    ("rrd.verify(text)", "verify(name)", per_series(f"SELECT count(*) || ' ' || coalesce({rows_of('v')}, '') "
+                                                    "FROM rrd.verify(u.n) v")),
+    ("rrd.listener_stats()", "listener_stats", "SELECT l.counter, l.value || ' ' || coalesce(l.updated::text, '-') "
+                                               "FROM rrd.listener_stats() l ORDER BY 1"),
+    ("rrd.archives(rrd.rrd)", "archives", per_series(
+        f"SELECT {rows_of('a')} FROM rrd.archives(rrd.definition(u.n)) a")),
+    ("rrd.data_source(rrd.rrd)", "data_source", per_series(
+        f"SELECT {rows_of('d')} FROM rrd.data_source(rrd.definition(u.n)) d")),
+    ("rrd.step(rrd.rrd)", "step", per_series("rrd.step(rrd.definition(u.n))")),
+    ("rrd.rrd_out(rrd.rrd)", "rrd_out", per_series("rrd.rrd_out(rrd.definition(u.n))::text")),
+    ("rrd.rrd_in(cstring)", "rrd_in", per_series("rrd.rrd_in(rrd.rrd_out(rrd.definition(u.n)))")),
+    ("rrd._set_slots(float8[],integer[],float8[])", "_set_slots",
+     "SELECT 'slots', rrd._set_slots(ARRAY[1, 2, 3, 4]::float8[], ARRAY[1, 3], ARRAY[9, 'NaN']::float8[])::text"),
 ]
+# The relations, whole (md5 of their rows in order): physical replication
+# makes them equal; this checks that the standby reads each.
+for rel in ["series", "state", "chunk", "journal", "lane", "tip", "points", "graphite_schemas", "listener_counters"]:
+    EVERY_READ.append((f"rrd.{rel}", f"SELECT FROM rrd.{rel}",
+                       f"SELECT 'rows', count(*) || ' ' || "
+                       f"coalesce(md5(string_agg(r::text, ',' ORDER BY r::text)), '') FROM rrd.{rel} r"))
+
+# A whisper file of one archive of 6 points of 10 s (big-endian: header,
+# archive info, points), for rrd.import_whisper.
+WHISPER = (struct.pack("!2LfL", 1, 60, 0.5, 1) + struct.pack("!3L", 28, 10, 6)
+           + b"".join(struct.pack("!Ld", 1_700_000_000 + 10 * k, float(k)) for k in range(6)))
+UPDATE_MANY = f"rrd.update(text[],{TZS},float8[],boolean)"
+STANDBY_WRITES = [
+    (UPDATE_MANY, "SELECT rrd.update(ARRAY['s.0010', 's.0011'], ARRAY[to_timestamp(1700000000), "
+                  "to_timestamp(1700000000)], ARRAY[1, 2]::float8[])"),
+    (UPDATE_MANY, "SELECT rrd.update(ARRAY['s.0010', 's.0011'], ARRAY[to_timestamp(1700000000), "
+                  "to_timestamp(1700000000)], ARRAY[1, 2]::float8[], skip_bad => true)"),
+    (f"rrd.update(text,{TZ},float8)", "SELECT rrd.update('s.0010', to_timestamp(1700000000), 1::float8)"),
+    (f"rrd.update(text,{TZ},numeric)", "SELECT rrd.update('s.0010', to_timestamp(1700000000), 1::numeric)"),
+    (f"rrd.update(text,{TZS},float8[],boolean)",
+     "SELECT rrd.update('s.0010', ARRAY[to_timestamp(1700000000)], ARRAY[1::float8])"),
+    ("rrd.update(text,text)", "SELECT rrd.update('s.0010', '1700000000:1')"),
+    ("rrd.update(text,text)", "SELECT rrd.update('s.0010', 'N:1')"),
+    ("rrd.update(text,text[],boolean)", "SELECT rrd.update('s.0010', ARRAY['1700000000:1', '1700000010:2'])"),
+    ("rrd.points", "INSERT INTO rrd.points VALUES ('s.0010', to_timestamp(1700000000), 1)"),
+    ("rrd.points", "INSERT INTO rrd.points VALUES ('s.0010', to_timestamp(1700000000), 1), "
+                   "('s.0011', to_timestamp(1700000000), 1)"),
+    ("rrd.points", "COPY rrd.points FROM STDIN"),
+    ("rrd.flush()", "SELECT rrd.flush()"),
+    ("rrd.flush(text)", "SELECT rrd.flush('s.0010')"),
+    ("rrd.tune(text,interval,float8,float8,text,text,integer,float8)",
+     "SELECT rrd.tune('s.0010', heartbeat => interval '40 s')"),
+    ("rrd.rename(text,text)", "SELECT rrd.rename('s.0010', 's.z010')"),
+    ("rrd.create(text,rrd.rrd,timestamptz,integer,jsonb,jsonb)",
+     "SELECT rrd.create('s.new', '--step 10 DS:x:GAUGE:30:U:U RRA:AVERAGE:0.5:1:10')"),
+    ("rrd.drop(text)", "SELECT rrd.drop('s.0010')"),
+    ("rrd.resize(text,integer,bigint)", "SELECT rrd.resize('s.0010', 0, 6000)"),
+    ("rrd.add_archive(text,text)", "SELECT rrd.add_archive('s.0010', 'RRA:MIN:0.5:1:10')"),
+    ("rrd.drop_archive(text,integer)", "SELECT rrd.drop_archive('s.0010', 2)"),
+    ("rrd.set_tags(text,jsonb)", "SELECT rrd.set_tags('s.0010', '{\"grp\": \"z\"}')"),
+    ("rrd.set_meta(text,jsonb)", "SELECT rrd.set_meta('s.0010', '{\"owner\": \"z\"}')"),
+    ("rrd.import_rrdtool(text,text,boolean,text)", "SELECT * FROM rrd.import_rrdtool('s.imported', %(xml)s)"),
+    ("rrd.import_rrdtool(text,text,boolean,text)",
+     "SELECT * FROM rrd.import_rrdtool('s.0010', %(xml)s, on_exists => 'replace')"),
+    ("rrd.import_whisper(text,bytea,integer,text)", "SELECT * FROM rrd.import_whisper('s.whisper', %(wsp)s)"),
+]
+
+
+def every_read(conn, names, last_us, dumped):
+    """Each read of EVERY_READ on `conn`: {label: rows, or the error}."""
+    a, a2, b = windows(last_us)
+    end = max(last_us) // 1_000_000 + 20
+    args = {"names": list(names), "a": a, "a2": a2, "b": b, "pat": "s.*",
+            "fa": ts((end - 3000) * 1_000_000), "fb": ts(end * 1_000_000),
+            "dumped": sorted(dumped)}
+    out = {}
+    for _, label, sql in EVERY_READ:
+        try:
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                with conn.transaction():  # a savepoint: a failed read leaves the others their transaction
+                    out[label] = conn.execute(sql, args).fetchall()
+            else:
+                out[label] = conn.execute(sql, args).fetchall()
+        except psycopg.Error as e:
+            out[label] = f"ERROR {e.sqlstate}: {e}"
+    return out
+
+
+def every_read_in_one_transaction(case, conn, names, last_us, dumped, what):
+    """every_read in one transaction of `conn`, which must end with no
+    transaction id assigned (no read writes)."""
+    with conn.transaction():
+        out = every_read(conn, names, last_us, dumped)
+        xid = one(conn, "SELECT txid_current_if_assigned()")
+    case.check(xid is None, f"{what}: the reads of every function took transaction id {xid}")
+    return out
+
+
+def coverage(case, conn):
+    """Every function and relation of schema rrd is covered by a read, a
+    refused write or INTERNAL; and every one listed exists."""
+    have = {r[0] for r in conn.execute(SIGNATURES).fetchall()} | {r[0] for r in conn.execute(RELATIONS).fetchall()}
+    listed = {k for k, _, _ in EVERY_READ} | {k for k, _ in STANDBY_WRITES} | set(INTERNAL)
+    missing = sorted(have - listed)
+    case.check(not missing, f"functions or relations of schema rrd that the standby check does not cover (add them "
+                            f"to EVERY_READ, STANDBY_WRITES or INTERNAL): {missing}")
+    stale = sorted(listed - have)
+    case.check(not stale, f"listed but not in schema rrd: {stale}")
+    case.count("functions and relations covered", len(have & listed))
+
+
+def standby_writes(case, conn, xml):
+    """Every write of STANDBY_WRITES on a standby session fails with 25006."""
+    bad = []
+    for _, sql in STANDBY_WRITES:
+        if sql.startswith("COPY"):
+            try:
+                with conn.cursor().copy(sql) as cp:
+                    cp.write_row(("s.0010", ts(1_700_000_000 * 1_000_000), 1.0))
+                state = None
+            except psycopg.Error as e:
+                state = e.sqlstate
+        else:
+            state = sqlstate(conn, sql, {"xml": xml, "wsp": WHISPER} if "%(" in sql else None)
+        case.count("writes refused")
+        if state != "25006":
+            bad.append(f"{sql[:90]}: {state}")
+    case.check(not bad, "writes on the standby not refused with 25006: " + "; ".join(bad))
 
 
 def standby(ctx, case):
@@ -1182,6 +1411,10 @@ def standby(ctx, case):
                  "RRA:MAX:0.5:6:100 RRA:LAST:0.5:1:50', to_timestamp(%s))", (BASE + 250,))
     write_steps(prim, "s", n, 26, 30)
     prim.execute("SELECT rrd.update('s.0002', to_timestamp(%s), 5::float8)", (BASE + 305,))
+    # Tags for rrd.fetch_tagged, a dump for the refused import.
+    prim.execute("""SELECT rrd.set_tags('s.' || lpad(i::text, 4, '0'), jsonb_build_object('grp', CASE WHEN i % 10 = 0
+                    THEN 'a' ELSE 'b' END)) FROM generate_series(0, 95, 5) i""")
+    xml = one(prim, "SELECT rrd.dump('s.0003')")
     pending = one(prim, "SELECT rrd.pending()")
     case.check(pending > 0, "no points pending on the primary")
     case.notes.append(f"{pending} points pending on the primary")
@@ -1193,14 +1426,16 @@ def standby(ctx, case):
     for label, c in (("standby, session with names cached", s1), ("standby, new session", s2)):
         got = snapshot(c, names, last_us, "s.*", with_id=True)
         compare(case, got, want, label, "standby", "primary")
-    case.check(one(s2, "SELECT txid_current_if_assigned()") is None, "a read on the standby took a transaction id")
-    bad = []
-    for sql in STANDBY_WRITES:
-        state = sqlstate(s2, sql)
-        case.count("writes refused")
-        if state != "25006":
-            bad.append(f"{sql[:70]}: {state}")
-    case.check(not bad, "writes on the standby: " + "; ".join(bad))
+    # Every read function, on sessions of both (the primary's in one
+    # transaction that must spend no transaction id).
+    dumped = {"s.0000", "s.0001", "s.0002", "s.0150", "s.0295", "s.x001"}
+    coverage(case, s2)
+    want_all = every_read_in_one_transaction(case, prim, names, last_us, dumped, "primary")
+    for label, c in (("standby, session with names cached", s1), ("standby, new session", s2)):
+        compare(case, every_read(c, names, last_us, dumped), want_all, f"{label}, every read", "standby", "primary")
+    for label, c in (("standby, session with names cached", s1), ("standby, new session", s2), ("primary", prim)):
+        case.verify(c, label)
+    standby_writes(case, s2, xml)
     # The primary folds; the standby still reads the same.
     prim.execute("SELECT rrd.flush()")
     case.check(caught_up(), "the standby did not catch up after rrd.flush()")
@@ -1209,6 +1444,11 @@ def standby(ctx, case):
             {k: v for k, v in want.items() if "pending" not in k}, "primary after rrd.flush()", "after", "before")
     compare(case, snapshot(s1, names, last_us, "s.*", with_id=True), want2, "standby after rrd.flush()",
             "standby", "primary")
+    want_all = every_read(prim, names, last_us, dumped)
+    compare(case, every_read(s1, names, last_us, dumped), want_all, "standby after rrd.flush(), every read",
+            "standby", "primary")
+    case.verify(s1, "standby after rrd.flush()")
+    case.verify(prim, "primary after rrd.flush()")
     s1.close()
     s2.close()
     prim.close()
@@ -1221,6 +1461,19 @@ def standby(ctx, case):
 
 # ---------------------------------------------------------------- main
 
+# What each case tries, for its line in docs/reliability.md.
+WHAT = {
+    "concurrency": "8 sessions of overlapping batches in shuffled orders, one-series writers, folds, tunes and "
+                   "renames, replayed into a fresh database and every read compared",
+    "crash": "kill -9 of the cluster during a 2000-series ingest and during rrd.flush(), every committed step "
+             "read back and nothing else",
+    "worker": "the background worker folding beside writers, with shared_preload_libraries",
+    "bounded": "the journal's inline fold bounding the pending points without the worker",
+    "dump": "pg_dump and pg_restore with points pending, every read and new writes compared",
+    "standby": "a hot standby with points pending: every read function against the primary, every write "
+               "refused with 25006",
+    "logs": "the clusters' server.log: no crash, no assertion, no journal point left out",
+}
 CASES = {"concurrency": concurrency, "crash": crash, "worker": worker, "bounded": bounded,
          "dump": dump, "standby": standby}
 
@@ -1261,13 +1514,15 @@ def main():
         if any(c in args.cases for c in ("concurrency", "bounded", "dump", "standby")):
             ctx.main.fresh(["max_wal_size = '2GB'", "max_connections = 50"])
         for name in args.cases:
-            failed += run_case(CASES[name], ctx, Case(name))
+            failed += run_case(CASES[name], ctx, Case(name), suite="journal", what=WHAT[name])
         if ctx.main.used:
             c = Case("logs")
             check_log(c, ctx.main)
             c.count("server logs", 1)
             failed += len(c.failures) > 0
-            print(c.summary(0), flush=True)
+            line = c.summary(0)
+            print(line, flush=True)
+            pgcluster.record_case("journal", c, line, WHAT["logs"])
     finally:
         for c in clusters:
             try:

@@ -51,7 +51,8 @@ postgres user, through scripts/cluster.sh) or as postgres.
   what it writes). Prints the rate of the first million lines and of all.
 - crash: kill -9 of the postmaster and all its processes during a stream
   of 1,000,000 lines; after the restart the lines lines_accepted counted
-  are exactly a prefix of the stream, and exactly what the series hold.
+  are exactly a prefix of the stream, and exactly what the series hold;
+  rrd.verify() lists no problem.
 - collectd: a real collectd (Interval 1; cpu, load, memory, interface;
   write_graphite to the listener and to a receiver of the test's own) for
   15 s, a rule for ^collectd\\. with a 1 s step: the series are created,
@@ -65,8 +66,10 @@ postgres user, through scripts/cluster.sh) or as postgres.
 The listener's process must be the same one from the start to the crash
 case, and from the crash case's restart to the reload case (it never
 failed and was restarted). Each case prints one summary line; the last
-line is "listener: N cases, N failed". Exit status 1 on any failure; the
-cluster's folder is then left behind (stopped) for a look at server.log.
+line is "listener: N cases, N failed"; with RELIABILITY_DIR set, each
+case's line (checks, failures, summary) goes to
+$RELIABILITY_DIR/listener.json. Exit status 1 on any failure; the cluster's
+folder is then left behind (stopped) for a look at server.log.
 """
 
 import argparse
@@ -149,7 +152,8 @@ class Case(pgcluster.Case):
 
     def summary(self, secs):
         tried = ", ".join(f"{v} {k}" for k, v in self.tried.items()) or "nothing"
-        return f"listener {self.name}: {tried}; {len(self.failures)} failures ({secs:.1f} s)"
+        verified = f"; {self.verified()}" if self.verify_runs else ""
+        return f"listener {self.name}: {tried}{verified}; {len(self.failures)} failures ({secs:.1f} s)"
 
 
 # ---------------------------------------------------------------- helpers
@@ -863,6 +867,7 @@ def case_crash(ctx, case):
     case.count("series checked", len(set(want) | set(got)))
     case.check(not bad, f"after the crash, {len(bad)} series do not end where the {L} counted lines end, e.g. "
                         + "; ".join(f"{n}: stored {got.get(n)}, counted up to {want.get(n)}" for n in sorted(bad)[:4]))
+    case.verify(conn, "after the crash")
     conn.close()
 
 
@@ -1058,6 +1063,20 @@ def case_reload(ctx, case):
 
 # ---------------------------------------------------------------- main
 
+# What each case tries, for its line in docs/reliability.md.
+WHAT = {
+    "replay": "500 series over 4 shuffled connections against a replay one rrd.update at a time",
+    "counters": "every refusal counter moving exactly, every good line between the bad ones stored",
+    "rules": "series created by rules in priority and pattern order",
+    "failure": "a batch that cannot be written rolled back whole and counted",
+    "limit": "the connection limit on reload",
+    "fairness": "8 senders at once served in turn",
+    "pressure": "2,000,000 lines as fast as one sender can, the listener's memory sampled",
+    "crash": "kill -9 during a stream of 1,000,000 lines: what was counted is what is stored",
+    "collectd": "a real collectd's write_graphite, every line accounted for",
+    "reload": "a reload that moves the listener, and one that stops it",
+    "logs": "server.log: no crash, failed batches as counted, refusals logged at most every 10 s",
+}
 CASES = {"replay": case_replay, "counters": case_counters, "rules": case_rules, "failure": case_failure,
          "limit": case_limit,
          "fairness": case_fairness, "pressure": case_pressure, "crash": case_crash,
@@ -1135,10 +1154,12 @@ def main():
     try:
         setup(ctx)
         for name in args.cases:
-            failed += run_case(CASES[name], ctx, Case(name))
+            failed += run_case(CASES[name], ctx, Case(name), suite="listener", what=WHAT.get(name))
         case = Case("logs")
         check_logs(ctx, case)
-        print(case.summary(0), flush=True)
+        line = case.summary(0)
+        print(line, flush=True)
+        pgcluster.record_case("listener", case, line, WHAT["logs"])
         failed += len(case.failures) > 0
     except Exception as e:  # noqa: BLE001
         print(f"listener: setup failed: {type(e).__name__}: {e}", flush=True)

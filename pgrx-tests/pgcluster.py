@@ -9,6 +9,7 @@ run as `python3 pgrx-tests/NAME.py`).
 """
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -16,6 +17,8 @@ import time
 import traceback
 
 import psycopg
+
+import reliability
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -203,34 +206,73 @@ class Case:
         self.tried = {}
         self.notes = []
         self.failures = []
+        # Checks made (a failure reported without a check is one more).
+        self.checks = 0
+        # rrd.verify() runs, and those that listed no problem.
+        self.verify_runs = self.verify_clean = 0
         self.lock = threading.Lock()
 
     def count(self, what, n=1):
         with self.lock:
             self.tried[what] = self.tried.get(what, 0) + n
 
-    def fail(self, msg):
+    def fail(self, msg, checked=False):
         with self.lock:
             self.failures.append(msg)
             shown = len(self.failures)
+            if not checked:
+                self.checks += 1
         if shown <= 25:
             print(f"  {self.name}: FAIL {msg}", flush=True)
         elif shown == 26:
             print(f"  {self.name}: (more failures not shown)", flush=True)
 
     def check(self, cond, msg):
+        with self.lock:
+            self.checks += 1
         if not cond:
-            self.fail(msg)
+            self.fail(msg, checked=True)
         return cond
 
+    def verify(self, conn, what, name=None):
+        """rrd.verify() (of series `name`, when given) on `conn` must list
+        no problem; counted in verify_runs and verify_clean. True if clean."""
+        rows = conn.execute("SELECT series, problem FROM rrd.verify(%s)", (name,)).fetchall()
+        with self.lock:
+            self.verify_runs += 1
+            self.verify_clean += not rows
+        shown = "; ".join(f"{s or '(all)'}: {p}" for s, p in rows[:8])
+        more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+        return self.check(not rows, f"{what}: rrd.verify() lists {len(rows)} problems: {shown}{more}")
 
-def run_case(fn, ctx, case):
+    def verified(self):
+        """"verify: N clean of M" for a summary line, or "" when verify never ran."""
+        return f"verify: {self.verify_clean} clean of {self.verify_runs}" if self.verify_runs else ""
+
+
+def run_case(fn, ctx, case, suite=None, what=None):
     """fn(ctx, case), an exception being one more failure of the case, then
-    the case's summary line printed. True if the case failed."""
+    the case's summary line printed, and, with `suite`, its line for
+    docs/reliability.md (reliability.record: the checks made, the failures,
+    `what` the case tries and its summary). True if the case failed."""
     t0 = time.time()
     try:
         fn(ctx, case)
     except Exception as e:  # noqa: BLE001 - every failure is reported, then the next case runs
         case.fail(f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}")
-    print(case.summary(time.time() - t0), flush=True)
+    line = case.summary(time.time() - t0)
+    print(line, flush=True)
+    if suite:
+        record_case(suite, case, line, what)
     return len(case.failures) > 0
+
+
+def record_case(suite, case, line, what=None):
+    """The reliability line of a case: its checks, failures, what it tries
+    and its summary line (and the first failure, when there is one)."""
+    detail = re.sub(r"; \d+ failures \([\d.]+ s\)$", "", line.split(": ", 1)[-1])
+    if what:
+        detail = f"{what}: {detail}"
+    if case.failures:
+        detail += f"; first failure: {case.failures[0].splitlines()[0][:300]}"
+    reliability.record(suite, f"{suite} {case.name}", max(case.checks, 1), len(case.failures), detail)
