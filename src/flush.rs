@@ -108,15 +108,30 @@ pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
         .into_iter()
         .map(|(id, (name, series))| storage::state::run_pending(&series, name, &points[&id]))
         .collect();
-    let changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
+    let mut changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
     let saved = storage::state::save_states(client, &changed);
-    if let Some(w) = changed.iter().find(|w| !saved.contains(&w.id)) {
-        return Err(RrdError::Corrupt {
-            msg: format!(
-                "state of series \"{}\" changed while its lane was held",
-                w.name
-            ),
-        });
+    let unsaved: Vec<i64> = changed
+        .iter()
+        .filter(|w| !saved.contains(&w.id))
+        .map(|w| w.id)
+        .collect();
+    if !unsaved.is_empty() {
+        // A drop does not take the lane: a series dropped while this fold
+        // waited for its state row is gone, and so are its points. Any
+        // other change of a state row under a held lane is damage.
+        let still = storage::state::load_ids(client, &unsaved)?;
+        if let Some(w) = changed
+            .iter()
+            .find(|w| !saved.contains(&w.id) && still.contains_key(&w.id))
+        {
+            return Err(RrdError::Corrupt {
+                msg: format!(
+                    "state of series \"{}\" changed while its lane was held",
+                    w.name
+                ),
+            });
+        }
+        changed.retain(|w| saved.contains(&w.id));
     }
     storage::chunk::write_chunks(client, &changed);
     storage::journal::clear(client, &lanes);

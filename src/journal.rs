@@ -61,7 +61,24 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             lanes.sort_unstable();
         }
         let mut rows = stored::lanes(client, &lanes, true)?;
-        let mut tips = tips_of(client, &lanes, &mut rows, &named)?;
+        let mut tips = match tips_of(client, &lanes, &mut rows, &named) {
+            Err(Gone) if names::changed_since(generation) => {
+                // A series was dropped (and perhaps made anew) while this
+                // statement waited for its rows: the names again, as of
+                // now. The tips taken so far stay in `rows`.
+                named = names::resolve(client, &names, true)?;
+                let more: Vec<i64> = lanes_of(&named)
+                    .into_iter()
+                    .filter(|l| lanes.binary_search(l).is_err())
+                    .collect();
+                stored::lock_lanes(&more, Hold::Alone);
+                rows.extend(stored::lanes(client, &more, true)?);
+                lanes.extend(more);
+                lanes.sort_unstable();
+                tips_of(client, &lanes, &mut rows, &named).map_err(RrdError::from)?
+            }
+            other => other.map_err(RrdError::from)?,
+        };
         let checked = check_points(batch, &named, &mut tips, on_bad, &mut rows)?;
         let new_rows: Vec<(i64, &LaneRow)> = checked.rows.iter().map(|(l, r)| (*l, r)).collect();
         stored::append(client, &new_rows);
@@ -94,12 +111,37 @@ fn lanes_of(named: &[Rc<Named>]) -> Vec<i64> {
 /// The tip of every series of the batch, from its lane's row, or from its
 /// state row where the lane holds none or the series was written directly
 /// since (those tips go into the lane rows, which the caller stores).
+/// Why [`tips_of`] could not give every tip.
+enum TipsError {
+    /// A series has no state row: dropped since its name was looked up.
+    Gone,
+    Other(RrdError),
+}
+use TipsError::Gone;
+
+impl From<RrdError> for TipsError {
+    fn from(e: RrdError) -> TipsError {
+        TipsError::Other(e)
+    }
+}
+
+impl From<TipsError> for RrdError {
+    fn from(e: TipsError) -> RrdError {
+        match e {
+            Gone => RrdError::Corrupt {
+                msg: "a series of the batch has a series row and no state row".into(),
+            },
+            TipsError::Other(e) => e,
+        }
+    }
+}
+
 fn tips_of(
     client: &SpiClient<'_>,
     lanes: &[i64],
     rows: &mut HashMap<i64, Lane>,
     named: &[Rc<Named>],
-) -> Result<Vec<Tip>> {
+) -> std::result::Result<Vec<Tip>, TipsError> {
     let set = |rows: &mut HashMap<i64, Lane>, id: i64, tip: &Tip| {
         if let Some(lane) = rows.get_mut(&lane_of(id)) {
             lane.tips[slot_of(id)] = tip.pack();
@@ -149,9 +191,7 @@ fn tips_of(
             .collect();
         for (n, t) in named.iter().zip(tips.iter_mut()) {
             if t.is_none() || wants_text(n, t) {
-                let tip = found.get(&n.id).cloned().ok_or_else(|| RrdError::Corrupt {
-                    msg: format!("series {} has no state row", n.id),
-                })?;
+                let tip = found.get(&n.id).cloned().ok_or(Gone)?;
                 set(rows, n.id, &tip);
                 *t = Some(tip);
             }

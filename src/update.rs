@@ -49,20 +49,39 @@ pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
 fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
+        let generation = storage::names::generation();
         let named = storage::names::resolve(client, &names, false)?;
         if let Some(kept) = storage::buffer::keep(named[0].id, batch, on_bad) {
             return kept;
         }
         storage::buffer::write_out()?;
         let mut loaded = storage::state::load_many(client, &names, false)?;
-        let id = loaded
-            .get(names[0])
-            .map(|s| s.id)
-            .ok_or_else(|| RrdError::UnknownSeries {
-                name: names[0].to_string(),
-            })?;
-        let lane = lane_of(id);
-        let took = storage::journal::lock_lane(lane, Hold::Shared);
+        let id_of = |loaded: &HashMap<String, storage::Series>| {
+            loaded
+                .get(names[0])
+                .map(|s| s.id)
+                .ok_or_else(|| RrdError::UnknownSeries {
+                    name: names[0].to_string(),
+                })
+        };
+        let mut id = id_of(&loaded)?;
+        let mut lane = lane_of(id);
+        let mut took = storage::journal::lock_lane(lane, Hold::Shared);
+        if storage::names::changed_since(generation) {
+            // A rename, drop or tune committed while this statement waited
+            // for the lane: the name again, as of now, as PostgreSQL looks a
+            // relation's name up again once it has its lock. A series gone
+            // from the name is 42704; a new one of the name takes the points.
+            loaded = storage::state::load_many(client, &names, true)?;
+            id = id_of(&loaded)?;
+            if lane_of(id) != lane {
+                if took {
+                    storage::journal::unlock_lane(lane, Hold::Shared);
+                }
+                lane = lane_of(id);
+                took = storage::journal::lock_lane(lane, Hold::Shared);
+            }
+        }
         // SAFETY: the isolation level of the running transaction.
         let snapshot_per_xact =
             unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32;
