@@ -35,7 +35,7 @@ RELIABILITY_DIR ?= $(CLUSTER_DIR)/reliability
 TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABASE=pg_rrd_test PGTZ=UTC
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
-.PHONY: deps build install install-release run stop test fmt-check clippy unit pgtest \
+.PHONY: deps build install install-release run stop test fmt-check clippy unit fuzz pgtest \
         test-cluster regress doctest differential holes journal listener pgbench reliability-clear venv graphite grafana interop upgrade plproxy clean bench
 
 deps:
@@ -91,9 +91,18 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets --features pg_rrd/pg_test -- -D warnings
 
-# The pure core alone: no PostgreSQL, no pgrx in its dependency tree.
+# The pure core alone: no PostgreSQL, no pgrx in its dependency tree. Its integration tests
+# include the replay of the fuzz corpus (crates/rrd-core/tests/corpus.rs).
 unit:
-	cargo test -p rrd-core --lib
+	cargo test -p rrd-core --lib --tests
+
+# Coverage-guided fuzzing of the core's parsers with AFL++ (afl.rs, stable Rust), not part of
+# make test: each target FUZZ_SECONDS (default 60), niced, then new inputs minimized into
+# crates/rrd-core/fuzz/corpus and crashes into crates/rrd-core/fuzz/crashes, which `unit`
+# replays. Builds in target-fuzz/; scripts/install-fuzz.sh installs cargo-afl when missing.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # The pgrx test server runs as postgres and makes its data folder here.
 pgtest:
