@@ -26,6 +26,8 @@ LISTENER_PORT ?= 55446
 PLPROXY_PORT ?= 55470
 # pgrx-tests/upgrade.py's cluster (.pgdata/upgrade).
 UPGRADE_PORT ?= 55485
+# pgrx-tests/sqlfuzz.py's cluster (.pgdata/sqlfuzz).
+SQLFUZZ_PORT ?= 55460
 
 # pgrx-tests/pgbench.py's cluster (.pgdata/pgbench).
 PGBENCH_PORT ?= 55490
@@ -36,7 +38,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit fuzz pgtest \
-        test-cluster regress doctest differential holes journal listener pgbench reliability-clear venv graphite grafana interop upgrade plproxy clean bench
+        test-cluster regress doctest differential holes journal listener pgbench reliability-clear venv graphite grafana interop upgrade plproxy sqlfuzz sqlfuzz-long clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -77,7 +79,7 @@ stop:
 # Every suite writes its lines into RELIABILITY_DIR; reliability.py makes docs/reliability.md
 # of them and fails if any line counts a failure.
 test: export RELIABILITY_DIR := $(RELIABILITY_DIR)
-test: reliability-clear deps fmt-check clippy unit pgtest regress doctest differential holes journal listener pgbench grafana graphite interop upgrade plproxy
+test: reliability-clear deps fmt-check clippy unit pgtest regress doctest differential holes journal listener pgbench grafana graphite interop upgrade plproxy sqlfuzz
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@$(PY) pgrx-tests/reliability.py
 	@echo "make test: all suites passed"
@@ -195,6 +197,18 @@ graphite: install venv
 # install of this one, on a cluster of its own (.pgdata/upgrade, port 55485).
 upgrade: install
 	@$(PY) pgrx-tests/upgrade.py --dir $(CLUSTER_DIR) --port $(UPGRADE_PORT)
+
+# Random calls with hostile arguments over every function of schema rrd (as pg_proc lists them),
+# on a cluster of its own (.pgdata/sqlfuzz, port 55460): a crash, a lost session, SQLSTATE XX, an
+# empty message, a call past statement_timeout (2 s) + 1 s or a backend past 1.5 GB fails it. A
+# self-test of each check and the fixed regression calls first, then 30 s of random calls; it
+# prints its seed, and SQLFUZZ_ARGS="--seed S --calls N" replays a run.
+sqlfuzz: install
+	@$(PY) pgrx-tests/sqlfuzz.py --dir $(CLUSTER_DIR)/sqlfuzz --port $(SQLFUZZ_PORT) --seconds 30 --self-test $(SQLFUZZ_ARGS)
+
+# The same for 20 minutes, not in make test (SQLFUZZ_ARGS="--calls N" for a number of calls).
+sqlfuzz-long: install
+	@$(PY) pgrx-tests/sqlfuzz.py --dir $(CLUSTER_DIR)/sqlfuzz --port $(SQLFUZZ_PORT) --seconds 1200 $(SQLFUZZ_ARGS)
 
 clean: stop
 	cargo clean
