@@ -72,7 +72,7 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             // for the lane: the name again, as of now, as PostgreSQL looks a
             // relation's name up again once it has its lock. A series gone
             // from the name is 42704; a new one of the name takes the points.
-            loaded = storage::state::load_many(client, &names, true)?;
+            loaded = storage::state::load_many_now(client, &names)?;
             id = id_of(&loaded)?;
             if lane_of(id) != lane {
                 if took {

@@ -105,6 +105,13 @@ pub fn load_many(
     }
 }
 
+/// Loads series by name without a lock, as of now rather than as of the
+/// statement's start (a writer that waited and must see what committed
+/// meanwhile, without taking row locks before its lane).
+pub fn load_many_now(client: &SpiClient<'_>, names: &[&str]) -> Result<HashMap<String, Series>> {
+    load_with(client, LOAD, true, names)
+}
+
 /// Runs one of the `LOAD` statements for `names`; see [`load_many`].
 fn load_with(
     client: &SpiClient<'_>,
