@@ -78,13 +78,13 @@ DB = "sqlfuzz"
 # failure once (description, SQL).
 REGRESSIONS = [
     # (what, SQL); the SQL may read the tables of REGRESSION_SETUP.
-    # pgrx's trigger functions called outside a trigger raise XX000
+    # pgrx's trigger functions called outside a trigger raised XX000
     # ("PgTrigger::from_fcinfo failed: NotTrigger"); PL/pgSQL's say 0A000.
     ("rrd._points_row called directly", "SELECT rrd._points_row()"),
     ("rrd._points_statement_start called directly", "SELECT rrd._points_statement_start()"),
     ("rrd._points_statement_end called directly", "SELECT rrd._points_statement_end()"),
     # A jsonb nested deeper than serde_json's recursion limit (128), which
-    # PostgreSQL takes: XX000 "a text version of jsonb must be a valid json".
+    # PostgreSQL takes, raised XX000 "a text version of jsonb must be a valid json".
     ("rrd.set_tags of jsonb nested 200 deep",
      "SELECT rrd.set_tags('fz.g.fast', (repeat('{\"a\":', 200) || '1' || repeat('}', 200))::jsonb)"),
     ("rrd.set_meta of jsonb nested 200 deep",
@@ -94,31 +94,31 @@ REGRESSIONS = [
      "'AVERAGE', now() - interval '1 hour', now())"),
     ("rrd.create of jsonb nested 200 deep", "SELECT rrd.create('fz.deep', '--step 1 DS:x:GAUGE:2:U:U RRA:LAST:0:1:1', "
      "meta => (repeat('[', 200) || repeat(']', 200))::jsonb)"),
-    # An offset outside the row, given as an argument, is called corrupt
+    # An offset outside the row, given as an argument, was called corrupt
     # stored data (XX001), though nothing stored was read.
     ("rrd._set_slots of an offset outside the row", "SELECT rrd._set_slots('{1,2}', '{5}', '{1}')"),
     ("rrd._set_slots of a NULL offset", "SELECT rrd._set_slots('{1,2}', '{NULL}', '{1}')"),
     # Meta of 1.5M keys (30 MB as text), read from a table in 0.1 s: the
-    # call takes 3.5 s a million keys and does not stop at a cancel.
+    # call took 3.5 s a million keys and did not stop at a cancel.
     ("rrd.set_meta of 1.5M keys", "SELECT rrd.set_meta('fz.g.day', (SELECT j FROM sqlfuzz_input WHERE k = 'meta'))"),
-    # A dump of 2M rows (40 MB): rrd.import_rrdtool takes 2.5 s a million
-    # rows to read it, and a cancel is not heard until it is read (nor is a
-    # name too long for any series refused before).
+    # A dump of 2M rows (40 MB): rrd.import_rrdtool took 2.5 s a million
+    # rows to read it, and a cancel was not heard until it was read (nor was
+    # a name too long for any series refused before).
     ("rrd.import_rrdtool of 2M rows", "SELECT count(*) FROM rrd.import_rrdtool('fz.big.import', "
      "(SELECT t FROM sqlfuzz_input WHERE k = 'dump'), false, 'replace')"),
-    # A resize of a series of chunk_width 1 to 30M rows: 1.6 GB (55 bytes a
-    # row) and 5 s before the first row is written, deaf to a cancel
-    # (100M rows, the limit: 5.5 GB, and deaf to SIGTERM for 40 s).
+    # A resize of a series of chunk_width 1 to 30M rows took 1.6 GB (55
+    # bytes a row) and 5 s before the first row was written, deaf to a
+    # cancel (100M rows, the limit: 5.5 GB, and deaf to SIGTERM for 40 s).
     ("rrd.resize to 30M rows of width 1", "SELECT rrd.resize('fz.a.abs', 0, 30000000)"),
-    # An archive of 1e9 steps a row: rrd.add_archive takes 9 s (2^31 steps:
-    # 33 s), linear in the steps, and does not stop at a cancel or SIGTERM.
+    # An archive of 1e9 steps a row: rrd.add_archive took 9 s (2^31 steps:
+    # 33 s), linear in the steps, and did not stop at a cancel or SIGTERM.
     ("rrd.add_archive of 1e9 steps a row", "SELECT rrd.add_archive('fz.g.fast', 'RRA:AVERAGE:0.5:1000000000:1')"),
-    # A Whisper file of 20M points (240 MB): rrd.import_whisper does not hear
-    # a cancel while it reads the points, 2.7 s here (10M points: 1.3 s).
+    # A Whisper file of 20M points (240 MB): rrd.import_whisper did not hear
+    # a cancel while it read the points, 2.7 s here (10M points: 1.3 s).
     ("rrd.import_whisper of 20M points",
      "SELECT count(*) FROM rrd.import_whisper('fz.big.wsp', (SELECT b FROM sqlfuzz_input WHERE k = 'whisper'))"),
-    # A pattern of 7M nodes (14 MB): rrd.find takes 1.9 GB (10M nodes: 2.7
-    # GB) and 6 s, and a cancel is not heard until it is compiled.
+    # A pattern of 7M nodes (14 MB): rrd.find took 1.9 GB (10M nodes: 2.7
+    # GB) and 6 s, and a cancel was not heard until it was compiled.
     ("rrd.find of a pattern of 7M nodes",
      "SELECT count(*) FROM rrd.find((SELECT t FROM sqlfuzz_input WHERE k = 'pattern'))"),
 ]

@@ -44,6 +44,87 @@ pub fn timestamptz(unix_us: i64) -> Result<TimestampWithTimeZone> {
     })
 }
 
+/// Largest jsonb that pg_rrd takes as meta or tags, in bytes of its stored
+/// form: far more than labels need, and little enough to read at once.
+pub const MAX_LABEL_BYTES: usize = 1 << 20;
+
+/// A jsonb argument, read as JSON only once its size is checked. pgrx's
+/// `JsonB` converts in the call's wrapper, where a value nested deeper
+/// than serde_json reads fails with XX000 and a huge one takes seconds that
+/// no cancel interrupts; here both are refused with a message.
+pub struct Json(std::result::Result<String, usize>);
+
+impl FromDatum for Json {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Json> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: PostgreSQL passes a jsonb varlena, detoasted before its
+        // size is read; jsonb_out gives a palloc'd C string, copied and freed.
+        unsafe {
+            let detoasted = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            let size = pgrx::varlena::varsize_any_exhdr(detoasted);
+            if size > MAX_LABEL_BYTES {
+                return Some(Json(Err(size)));
+            }
+            let text = pgrx::direct_function_call::<&std::ffi::CStr>(
+                pg_sys::jsonb_out,
+                &[Some(detoasted.into())],
+            )?;
+            let owned = text.to_string_lossy().into_owned();
+            pg_sys::pfree(text.as_ptr() as *mut std::ffi::c_void);
+            Some(Json(Ok(owned)))
+        }
+    }
+}
+
+// SAFETY: as pgrx's own types read through FromDatum.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Json {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+
+    unsafe fn unbox_nullable_arg(
+        arg: pgrx::callconv::Arg<'_, 'fcx>,
+    ) -> pgrx::nullable::Nullable<Self> {
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+mod translatable {
+    // The macro names its crate's `Result`, which the module above
+    // shadows with the core's.
+    pgrx::impl_sql_translatable!(super::Json, arg_only = "jsonb");
+}
+
+impl Json {
+    /// The value, for argument `what`; `Limit` (54000) when it is larger
+    /// than [`MAX_LABEL_BYTES`] or nested deeper than serde_json reads.
+    pub fn value(self, what: &str) -> Result<JsonB> {
+        let text = self.0.map_err(|size| RrdError::Limit {
+            msg: format!("{what} is {size} bytes long, more than the limit of {MAX_LABEL_BYTES}"),
+            hint: None,
+        })?;
+        serde_json::from_str(&text)
+            .map(JsonB)
+            .map_err(|e| RrdError::Limit {
+                msg: format!("{what} cannot be read: {e}"),
+                hint: Some("pg_rrd reads JSON nested at most 128 levels deep."),
+            })
+    }
+}
+
+/// A jsonb argument `what`, read (see [`Json::value`]).
+pub fn json(v: Option<Json>, what: &str) -> Result<Option<JsonB>> {
+    v.map(|j| j.value(what)).transpose()
+}
+
 /// Checks that `tags` is an object of string values.
 pub fn check_tags(tags: &serde_json::Value) -> Result<()> {
     let obj = tags.as_object().ok_or_else(|| {

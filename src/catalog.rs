@@ -11,13 +11,12 @@ use std::collections::BTreeMap;
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
-use pgrx::JsonB;
 
 use rrd_core::error::{Result, RrdError};
 use rrd_core::glob::{next_node, Pattern};
 use rrd_core::{plan, time};
 
-use crate::args::{check_meta, check_tags, new_name, required, unix_us};
+use crate::args::{check_meta, check_tags, json, new_name, required, unix_us, Json};
 use crate::fetch;
 use crate::interrupts;
 use crate::sqlstate::OrRaise;
@@ -112,8 +111,8 @@ fn holds_known(client: &SpiClient<'_>, series: &Series, from: i64, until: i64) -
 }
 
 /// The sorted names of the series whose tags contain `tags`.
-pub fn tagged_names(tags: Option<JsonB>) -> Result<Vec<String>> {
-    let tags = required(tags, "tags")?;
+pub fn tagged_names(tags: Option<Json>) -> Result<Vec<String>> {
+    let tags = required(json(tags, "tags")?, "tags")?;
     check_tags(&tags.0)?;
     Ok(Spi::connect_mut(|client| {
         storage::series::names_tagged(client, tags)
@@ -190,7 +189,7 @@ fn children_inner(prefix: Option<&str>) -> Result<BTreeMap<String, (String, bool
 /// Sets the metadata or tags of series `name` to `value`, after `check`.
 fn set_label(
     name: Option<&str>,
-    value: Option<JsonB>,
+    value: Option<Json>,
     label: Label,
     check: fn(&serde_json::Value) -> Result<()>,
 ) -> Result<()> {
@@ -199,7 +198,7 @@ fn set_label(
         Label::Meta => "meta",
         Label::Tags => "tags",
     };
-    let value = required(value, what)?;
+    let value = required(json(value, what)?, what)?;
     check(&value.0)?;
     if Spi::connect_mut(|client| storage::series::set_label(client, name, label, value)) {
         Ok(())
@@ -212,7 +211,7 @@ fn set_label(
 
 /// Replaces the free-form metadata of a series (a JSON object).
 #[pg_extern]
-fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
+fn set_meta(name: Option<&str>, meta: Option<Json>) {
     set_label(name, meta, Label::Meta, check_meta).or_raise()
 }
 
@@ -220,7 +219,7 @@ fn set_meta(name: Option<&str>, meta: Option<JsonB>) {
 /// `{"host": "web017", "dc": "dc1"}`. Find series by tag with
 /// `SELECT name FROM rrd.series WHERE tags @> '{"dc": "dc1"}'` (indexed).
 #[pg_extern]
-fn set_tags(name: Option<&str>, tags: Option<JsonB>) {
+fn set_tags(name: Option<&str>, tags: Option<Json>) {
     set_label(name, tags, Label::Tags, check_tags).or_raise()
 }
 
@@ -252,7 +251,7 @@ fn fetch_many(
 /// `(name, t, v)` rows.
 #[pg_extern(stable)]
 fn fetch_tagged(
-    tags: Option<pgrx::JsonB>,
+    tags: Option<Json>,
     cf: Option<&str>,
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,

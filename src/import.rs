@@ -7,8 +7,8 @@ use pgrx::prelude::*;
 use pgrx::spi::Spi;
 
 use rrd_core::error::{Result, RrdError};
-use rrd_core::import::Imported;
-use rrd_core::ring::{layout, Ring};
+use rrd_core::import::{Imported, Tick};
+use rrd_core::ring::{Fill, Ring};
 use rrd_core::{rrdxml, whisper};
 
 use crate::args::{new_name, required};
@@ -78,9 +78,12 @@ fn store(name: &str, series: &[Imported], mode: OnExists) -> Result<Vec<(String,
             let id = storage::series::insert_series(client, n, &im.def, width, None, None)?;
             storage::state::insert_state(client, id, &im.state);
             for (a, arch) in im.def.archives.iter().enumerate() {
-                let ring = Ring::new(arch.rows, width);
-                let rows = layout(ring, im.latest(a), |g| im.value(a, g));
-                storage::chunk::insert_archive(client, id, a, &rows);
+                let fill = Fill {
+                    ring: Ring::new(arch.rows, width),
+                    latest: im.latest(a),
+                    value: |g| im.value(a, g),
+                };
+                storage::chunk::insert_archive_filled(client, id, a, &fill);
             }
             storage::journal::ensure_lane(client, rrd_core::journal::lane_of(id));
             out.push((n.clone(), action.to_string()));
@@ -119,10 +122,12 @@ fn import_rrdtool_inner(
     skip_unsupported: Option<bool>,
     mode: Option<&str>,
 ) -> Result<Vec<(String, String)>> {
-    let name = required(name, "series name")?;
+    // The name is checked before a long parse, not after it.
+    let name = new_name(required(name, "series name")?, "series name")?;
     let xml = required(xml, "xml")?;
     let opts = rrdxml::Options {
         skip_unsupported: required(skip_unsupported, "skip_unsupported")?,
+        tick: Tick(crate::interrupts::check),
     };
     let mode = on_exists(mode)?;
     let dump = rrdxml::read(xml, &opts)?;
@@ -151,7 +156,7 @@ fn import_whisper_inner(
     heartbeat: Option<i32>,
     mode: Option<&str>,
 ) -> Result<Vec<(String, String)>> {
-    let name = required(name, "series name")?;
+    let name = new_name(required(name, "series name")?, "series name")?;
     let data = required(data, "data")?;
     let heartbeat = match heartbeat {
         None => None,
@@ -169,6 +174,7 @@ fn import_whisper_inner(
         &whisper::Options {
             heartbeat,
             now: Some(now),
+            tick: Tick(crate::interrupts::check),
         },
     )?;
     store(name, std::slice::from_ref(&im), mode)

@@ -293,11 +293,61 @@ fn ensure_callbacks() {
     }
 }
 
+/// The trigger functions of `rrd.points`, as C functions of their own
+/// rather than pgrx's `#[pg_trigger]`: called other than as a trigger, they
+/// refuse with 0A000 as PL/pgSQL's do, where pgrx's wrapper fails with
+/// XX000. Each keeps the symbol name pgrx gave it, which the catalogs of
+/// earlier versions name.
+macro_rules! points_trigger {
+    ($symbol:ident, $finfo:ident, $sql:literal, $body:ident) => {
+        #[no_mangle]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
+            static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+
+        #[no_mangle]
+        #[doc(hidden)]
+        #[pg_guard]
+        pub unsafe extern "C-unwind" fn $symbol(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            // SAFETY: PostgreSQL calls this with its own fcinfo, which
+            // from_fcinfo reads only after checking that a trigger called.
+            let trigger = unsafe { fcinfo.as_ref().map(|f| PgTrigger::from_fcinfo(f)) };
+            match trigger {
+                Some(Ok(trigger)) => $body(&trigger),
+                _ => crate::sqlstate::raise(RrdError::Unsupported {
+                    msg: format!(
+                        "{} is a trigger function of rrd.points: it can only be called as a trigger",
+                        $sql
+                    ),
+                }),
+            }
+        }
+    };
+}
+
+points_trigger!(
+    _points_statement_start_wrapper,
+    pg_finfo__points_statement_start_wrapper,
+    "rrd._points_statement_start()",
+    points_statement_start
+);
+points_trigger!(
+    _points_row_wrapper,
+    pg_finfo__points_row_wrapper,
+    "rrd._points_row()",
+    points_row
+);
+points_trigger!(
+    _points_statement_end_wrapper,
+    pg_finfo__points_statement_end_wrapper,
+    "rrd._points_statement_end()",
+    points_statement_end
+);
+
 /// BEFORE INSERT FOR EACH STATEMENT: opens the statement's batch.
-#[pg_trigger]
-fn _points_statement_start<'a>(
-    _trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, RrdError> {
+fn points_statement_start(_trigger: &PgTrigger<'_>) -> pg_sys::Datum {
     ensure_callbacks();
     let subxact = unsafe { pg_sys::GetCurrentSubTransactionId() };
     let on_bad = if crate::guc::SKIP_BAD_POINTS.get() {
@@ -312,14 +362,12 @@ fn _points_statement_start<'a>(
             feed: Feed::default(),
         })
     });
-    Ok(None)
+    pg_sys::Datum::from(0)
 }
 
-/// INSTEAD OF INSERT FOR EACH ROW: adds the row to the open batch.
-#[pg_trigger]
-fn _points_row<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, RrdError> {
+/// INSTEAD OF INSERT FOR EACH ROW: adds the row to the open batch, and
+/// returns the row, which counts it as inserted.
+fn points_row(trigger: &PgTrigger<'_>) -> pg_sys::Datum {
     // The view's columns are (name text, t timestamptz, v float8), read
     // straight from the row: this runs once per row of a COPY.
     let data = trigger.trigger_data();
@@ -339,7 +387,7 @@ fn _points_row<'a>(
         };
         add_row(name, t, v).or_raise();
     }
-    Ok(trigger.new())
+    pg_sys::Datum::from(tuple)
 }
 
 fn add_row(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Option<f64>) -> RrdResult<()> {
@@ -383,10 +431,7 @@ fn add_row(name: Option<&str>, t: Option<TimestampWithTimeZone>, v: Option<f64>)
 }
 
 /// AFTER INSERT FOR EACH STATEMENT: applies the statement's batch.
-#[pg_trigger]
-fn _points_statement_end<'a>(
-    _trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, RrdError> {
+fn points_statement_end(_trigger: &PgTrigger<'_>) -> pg_sys::Datum {
     let level = LEVELS.with(|l| l.borrow_mut().pop());
     if let Some(level) = level {
         let total = level.feed.len();
@@ -395,11 +440,17 @@ fn _points_statement_end<'a>(
             notice!("pg_rrd: skipped {skipped} of {total} points (pg_rrd.skip_bad_points is on)");
         }
     }
-    Ok(None)
+    pg_sys::Datum::from(0)
 }
 
 extension_sql!(
     r#"
+CREATE FUNCTION rrd._points_statement_start() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', '_points_statement_start_wrapper';
+CREATE FUNCTION rrd._points_row() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', '_points_row_wrapper';
+CREATE FUNCTION rrd._points_statement_end() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', '_points_statement_end_wrapper';
 -- Rows written here are applied to their series when the statement ends,
 -- as rrd.update(name, t, v) row by row; the view itself is always empty.
 CREATE VIEW rrd.points AS
@@ -415,10 +466,5 @@ CREATE TRIGGER points_statement_end AFTER INSERT ON rrd.points
     FOR EACH STATEMENT EXECUTE FUNCTION rrd._points_statement_end();
 "#,
     name = "points_view",
-    requires = [
-        "schema",
-        _points_statement_start,
-        _points_row,
-        _points_statement_end
-    ]
+    requires = ["schema"]
 );

@@ -16,6 +16,12 @@ pub fn every(i: usize) {
     }
 }
 
+/// Checks for a cancel now: for the pure core's readers, which call it
+/// every few thousand elements (`rrd_core::import::Tick`).
+pub fn check() {
+    pgrx::check_for_interrupts!();
+}
+
 /// Counts one more item read through a shared counter, and checks for a
 /// cancel every [`EVERY`] items.
 pub fn tick(count: &Cell<u32>) {

@@ -11,7 +11,7 @@ use rrd_core::engine::State;
 use rrd_core::error::{Result, RrdError};
 use rrd_core::time;
 
-use crate::args::{new_name, required, timestamptz, unix_us};
+use crate::args::{json, new_name, required, timestamptz, unix_us, Json};
 use crate::rrd_type::Rrd;
 use crate::sqlstate::OrRaise;
 use crate::storage::chunk::{DEFAULT_CHUNK_WIDTH, MAX_CHUNK_WIDTH};
@@ -44,10 +44,12 @@ fn create(
     def: Option<Rrd>,
     start: default!(Option<TimestampWithTimeZone>, "NULL"),
     chunk_width: default!(Option<i32>, "NULL"),
-    meta: default!(Option<JsonB>, "NULL"),
-    tags: default!(Option<JsonB>, "NULL"),
+    meta: default!(Option<Json>, "NULL"),
+    tags: default!(Option<Json>, "NULL"),
 ) -> i64 {
-    create_inner(name, def, start, chunk_width, meta, tags).or_raise()
+    json(meta, "meta")
+        .and_then(|meta| create_inner(name, def, start, chunk_width, meta, json(tags, "tags")?))
+        .or_raise()
 }
 
 fn create_inner(

@@ -140,11 +140,11 @@ fn resize_inner(name: Option<&str>, archive: Option<i32>, rows: Option<i64>) -> 
             .filter(|&r| r > 0)
             .ok_or_else(|| RrdError::param(format!("rows must be at least 1, got {rows}")))?;
         let stored = all_slots(client, &s, a);
-        let (def, chunks) = alter::resize(&s.def, &s.state, a, &stored, rows, s.width)?;
+        let (def, fill) = alter::resize(&s.def, &s.state, a, &stored, rows, s.width)?;
         let mut holes = s.holes.clone();
         holes[a].clear();
         storage::state::replace_series(client, s.id, &def, &s.state, &holes);
-        storage::chunk::replace_archive(client, s.id, a, &chunks);
+        storage::chunk::replace_archive_filled(client, s.id, a, &fill);
         Ok(Rrd { def })
     })
 }
@@ -173,11 +173,11 @@ fn add_inner(name: Option<&str>, archive: Option<&str>) -> Result<Rrd> {
             })
             .collect();
         let n = s.def.archives.len();
-        let (def, state, chunks) = alter::add_archive(&s.def, &s.state, new, &sources, s.width)?;
+        let (def, state, fill) = alter::add_archive(&s.def, &s.state, new, &sources, s.width)?;
         let mut holes = s.holes.clone();
         holes.push(Vec::new());
         storage::state::replace_series(client, s.id, &def, &state, &holes);
-        storage::chunk::replace_archive(client, s.id, n, &chunks);
+        storage::chunk::replace_archive_filled(client, s.id, n, &fill);
         Ok(Rrd { def })
     })
 }

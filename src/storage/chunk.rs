@@ -10,7 +10,7 @@ use pgrx::spi::{SpiClient, SpiTupleTable};
 use rrd_core::batch::SeriesWork;
 use rrd_core::def::Definition;
 use rrd_core::error::RrdError;
-use rrd_core::ring::{Ring, Stored};
+use rrd_core::ring::{Fill, Ring, Stored};
 
 use super::run;
 use super::state::Series;
@@ -66,6 +66,42 @@ pub fn insert_archive(client: &SpiClient<'_>, id: i64, a: usize, rows: &[Vec<f64
         .map(|(c, dp)| ((id, a as i16, c as i32), dp.as_slice()))
         .collect();
     insert_chunks(client, &rows);
+}
+
+/// Replaces every chunk row of archive `a` of series `id` with those of
+/// `fill`, made and inserted a statement's worth at a time so that a ring
+/// of millions of rows is never held whole, and a cancel is heard between
+/// statements.
+pub fn replace_archive_filled<F: Fn(i64) -> f64>(
+    client: &SpiClient<'_>,
+    id: i64,
+    a: usize,
+    fill: &Fill<F>,
+) {
+    replace_archive(client, id, a, &[]);
+    insert_archive_filled(client, id, a, fill);
+}
+
+/// Inserts the chunk rows of `fill` as archive `a` of series `id`, which
+/// has none yet, a statement's worth at a time.
+pub fn insert_archive_filled<F: Fn(i64) -> f64>(
+    client: &SpiClient<'_>,
+    id: i64,
+    a: usize,
+    fill: &Fill<F>,
+) {
+    let per = (INSERT_SLOTS as u64 / fill.ring.width.max(1)).clamp(1, u32::MAX as u64) as u32;
+    let mut c = 0u32;
+    while c < fill.chunk_count() {
+        let rows = fill.chunks(c..c.saturating_add(per));
+        let keyed: Vec<(ChunkKey, &[f64])> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, dp)| ((id, a as i16, (c as usize + i) as i32), dp.as_slice()))
+            .collect();
+        insert_chunks(client, &keyed);
+        c = c.saturating_add(per);
+    }
 }
 
 /// Renumbers the chunk rows of archives `a + 1 .. count` one down, once
@@ -145,13 +181,13 @@ fn set_slots(dp: Array<f64>, offsets: Array<i32>, values: Array<f64>) -> Vec<f64
             .and_then(|o| out.get_mut(o));
         match slot {
             Some(slot) => *slot = v.unwrap_or(f64::NAN),
-            None => crate::sqlstate::raise(RrdError::Corrupt {
-                msg: format!(
-                    "rrd._set_slots: slot offset {} is outside a chunk row of {} slots",
-                    off.map_or_else(|| "NULL".to_string(), |o| o.to_string()),
-                    out.len()
-                ),
-            }),
+            // The offsets are an argument: a wrong one is a bad parameter,
+            // not stored data gone bad.
+            None => crate::sqlstate::raise(RrdError::param(format!(
+                "rrd._set_slots: slot offset {} is outside a chunk row of {} slots",
+                off.map_or_else(|| "NULL".to_string(), |o| o.to_string()),
+                out.len()
+            ))),
         }
     }
     out

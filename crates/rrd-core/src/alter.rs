@@ -11,7 +11,7 @@ use crate::def::{Archive, Cf, Definition, DsKind};
 use crate::engine::{CdpState, State};
 use crate::error::{Result, RrdError};
 use crate::plan::in_ring;
-use crate::ring::{layout, Holes, Ring, Stored};
+use crate::ring::{Fill, Holes, Ring, Stored};
 use crate::time;
 
 /// What `tune` changes; `None` keeps the current setting.
@@ -101,17 +101,17 @@ pub fn tune(def: &Definition, state: &State, t: &Tuning) -> Result<(Definition, 
 
 /// Resizes archive `a` to `rows` slots, as `rrdtool resize` does: the
 /// newest `min(old, new)` slots keep their values and times, and a grown
-/// archive's older slots are unknown. Returns the new definition and every
-/// chunk row of the archive in its new shape (its holes are folded into
-/// the rows, so it has none).
-pub fn resize(
+/// archive's older slots are unknown. Returns the new definition and the
+/// chunk rows of the archive in its new shape, to be made a range at a
+/// time (its holes are folded into the rows, so it has none).
+pub fn resize<'a>(
     def: &Definition,
     state: &State,
     a: usize,
-    old: &Stored,
+    old: &'a Stored,
     rows: u64,
     width: u64,
-) -> Result<(Definition, Vec<Vec<f64>>)> {
+) -> Result<(Definition, Fill<impl Fn(i64) -> f64 + 'a>)> {
     // `checked` refuses 0 rows, and more slots than a series may have.
     let mut new = def.clone();
     new.archives[a].rows = rows;
@@ -119,14 +119,18 @@ pub fn resize(
     let archive = &def.archives[a];
     let latest = latest_slot(state.last_up, archive.seconds_per_row(def.step));
     let kept = archive.rows.min(rows);
-    let chunks = layout(Ring::new(rows, width), latest, |g| {
-        if in_ring(latest, kept, g) {
-            old.value(g)
-        } else {
-            f64::NAN
-        }
-    });
-    Ok((new, chunks))
+    let fill = Fill {
+        ring: Ring::new(rows, width),
+        latest,
+        value: move |g| {
+            if in_ring(latest, kept, g) {
+                old.value(g)
+            } else {
+                f64::NAN
+            }
+        },
+    };
+    Ok((new, fill))
 }
 
 /// Removes archive `a`: its slots go, and the others keep theirs.
@@ -223,72 +227,82 @@ fn consolidate(a: &Archive, parts: &[(f64, u64)], mut unknown: u64) -> f64 {
 /// from the PDPs already completed in it, read from a source of one step
 /// per row (unknown without one), so later updates consolidate as if the
 /// archive had always been there. Returns the new definition, state and
-/// the new archive's chunk rows.
-pub fn add_archive(
+/// the new archive's chunk rows, to be made a range at a time.
+///
+/// The work is bounded by the sources' rings and the new ring, never by
+/// the steps a row stands for: sub-slots outside a source's window are
+/// counted as missing without being visited.
+pub fn add_archive<'a>(
     def: &Definition,
     state: &State,
     new: Archive,
-    sources: &[Source<'_>],
+    sources: &[Source<'a>],
     width: u64,
-) -> Result<(Definition, State, Vec<Vec<f64>>)> {
+) -> Result<(Definition, State, Fill<impl Fn(i64) -> f64 + 'a>)> {
     let mut nd = def.clone();
     nd.archives.push(new.clone());
     let nd = checked(nd, "new archive")?;
     let step = def.step;
     let latest = latest_slot(state.last_up, new.seconds_per_row(step));
     // Each source, finest first: its archive, newest slot, and stored slots.
-    let mut srcs: Vec<(&Archive, i64, &Stored)> = sources
+    let mut srcs: Vec<(Archive, i64, &'a Stored)> = sources
         .iter()
         .filter(|s| can_feed(&def.archives[s.archive], &new))
         .map(|s| {
             let a = &def.archives[s.archive];
             (
-                a,
+                a.clone(),
                 latest_slot(state.last_up, a.seconds_per_row(step)),
                 s.stored,
             )
         })
         .collect();
     srcs.sort_by_key(|s| s.0.steps);
-    // Sub-slots of new slot `g` in a source of `m` slots per new row.
-    let parts_of = |g: i64, src: usize| -> (Vec<(f64, u64)>, u64) {
-        let (a, src_latest, stored) = srcs[src];
-        let m = (new.steps / a.steps) as i64;
-        let mut parts = Vec::with_capacity(m as usize);
-        let mut missing = 0;
-        for h in (g - 1) * m + 1..=g * m {
-            if in_ring(src_latest, a.rows, h) {
-                parts.push((stored.value(h), a.steps));
-            } else {
-                missing += a.steps;
-            }
-        }
-        (parts, missing)
-    };
-    let covers = |g: i64, src: usize| -> (bool, bool) {
-        let (a, src_latest, _) = srcs[src];
-        let m = (new.steps / a.steps) as i64;
-        let (lo, hi) = ((g - 1) * m + 1, g * m);
-        (
-            in_ring(src_latest, a.rows, lo) && in_ring(src_latest, a.rows, hi),
-            in_ring(src_latest, a.rows, lo) || in_ring(src_latest, a.rows, hi),
-        )
-    };
-    let value = |g: i64| -> f64 {
-        let full = (0..srcs.len()).find(|&s| covers(g, s).0);
-        let pick = full.or_else(|| (0..srcs.len()).find(|&s| covers(g, s).1));
-        match pick {
-            Some(s) => {
-                let (parts, missing) = parts_of(g, s);
-                consolidate(&new, &parts, missing)
-            }
-            None => f64::NAN,
-        }
-    };
-    let chunks = layout(Ring::new(new.rows, width), latest, value);
     let mut st = state.clone();
     st.cdp.push(open_cdp(def, state, &new, latest, &srcs));
-    Ok((nd, st, chunks))
+    let ring = Ring::new(new.rows, width);
+    let value = move |g: i64| -> f64 {
+        // Sub-slots `lo..=hi` of new slot `g` in source `src`, of `m` slots
+        // per new row.
+        let span = |src: usize| {
+            let (a, _, _) = &srcs[src];
+            let m = (new.steps / a.steps) as i64;
+            ((g - 1).saturating_mul(m) + 1, g.saturating_mul(m))
+        };
+        let covers = |src: usize| -> (bool, bool) {
+            let (a, src_latest, _) = &srcs[src];
+            let (lo, hi) = span(src);
+            (
+                in_ring(*src_latest, a.rows, lo) && in_ring(*src_latest, a.rows, hi),
+                in_ring(*src_latest, a.rows, lo) || in_ring(*src_latest, a.rows, hi),
+            )
+        };
+        let full = (0..srcs.len()).find(|&s| covers(s).0);
+        let Some(src) = full.or_else(|| (0..srcs.len()).find(|&s| covers(s).1)) else {
+            return f64::NAN;
+        };
+        let (a, src_latest, stored) = &srcs[src];
+        let (lo, hi) = span(src);
+        // Only the sub-slots in the source's window are stored; the others
+        // count as missing PDPs.
+        let first = lo.max(src_latest - a.rows as i64 + 1);
+        let last = hi.min(*src_latest);
+        let kept = (last - first + 1).max(0);
+        let parts: Vec<(f64, u64)> = (first..first + kept)
+            .map(|h| (stored.value(h), a.steps))
+            .collect();
+        let missing = ((hi - lo + 1 - kept) as u64).saturating_mul(a.steps);
+        consolidate(&new, &parts, missing)
+    };
+    Ok((
+        nd,
+        st,
+        Fill {
+            ring,
+            latest,
+            value,
+        },
+    ))
 }
 
 /// The accumulator of the new archive's open row: the PDPs completed since
@@ -298,7 +312,7 @@ fn open_cdp(
     state: &State,
     new: &Archive,
     latest: i64,
-    srcs: &[(&Archive, i64, &Stored)],
+    srcs: &[(Archive, i64, &Stored)],
 ) -> CdpState {
     let pdp_latest = latest_slot(state.last_up, def.step);
     let first = latest * new.steps as i64 + 1;
@@ -312,10 +326,22 @@ fn open_cdp(
         val: f64::NAN,
         unknown_pdps: 0,
     };
-    for p in first..=pdp_latest {
+    // PDPs outside the source's window are unknown, counted without a
+    // visit: a row may stand for a billion of them.
+    let total = (pdp_latest - first + 1).max(0);
+    let (lo, hi) = match fine {
+        Some((a, src_latest, _)) => (
+            first.max(src_latest - a.rows as i64 + 1),
+            pdp_latest.min(*src_latest),
+        ),
+        None => (first, first - 1),
+    };
+    let seen = (hi - lo + 1).max(0);
+    cdp.unknown_pdps = (total - seen) as u64;
+    for p in lo..lo + seen {
         let v = match fine {
-            Some((a, src_latest, stored)) if in_ring(*src_latest, a.rows, p) => stored.value(p),
-            _ => f64::NAN,
+            Some((_, _, stored)) => stored.value(p),
+            None => f64::NAN,
         };
         if v.is_nan() {
             cdp.unknown_pdps += 1;
@@ -388,7 +414,7 @@ mod tests {
         /// Archive `a` as stored in rows of `width`.
         fn stored(&self, a: usize, width: u64) -> Stored {
             let ring = Ring::new(self.def.archives[a].rows, width);
-            let chunks = layout(ring, self.latest(a), |g| self.at(a, g));
+            let chunks = crate::ring::layout(ring, self.latest(a), |g| self.at(a, g));
             Stored {
                 ring,
                 holes: Holes::new(),
@@ -488,7 +514,7 @@ mod tests {
             assert_eq!(def, with.def);
             without.def = def;
             without.state = state;
-            without.load(2, &rows_new, width);
+            without.load(2, &rows_new.all(), width);
             let check = |a: &Model, b: &Model, what: &str| {
                 for g in a.latest(2) - rows as i64 + 1..=a.latest(2) {
                     let (x, y) = (a.at(2, g), b.at(2, g));
@@ -544,7 +570,7 @@ mod tests {
         m.def
             .archives
             .push(parse_archive("RRA:MAX:0.5:6:200", 10).unwrap());
-        m.load(2, &rows, 16);
+        m.load(2, &rows.all(), 16);
         // PDP p (ending at 10p s) is input p - T0/10; the MAX archive of
         // 3 steps holds PDPs back to 300, the one of 1 step to 570.
         let latest3 = m.latest(1);
@@ -594,6 +620,37 @@ mod tests {
         assert_eq!(state.cdp[2].val, with.state.cdp[2].val);
     }
 
+    /// A row of a billion steps costs what the rings hold, not its steps:
+    /// this ran for seconds (and asked for 16 GB) when every sub-slot and
+    /// PDP of the open row was visited.
+    #[test]
+    fn an_archive_of_a_billion_steps_is_bounded_by_the_rings() {
+        let mut m = Model::new(parse("--step 1 DS:x:GAUGE:40:U:U RRA:LAST:0:1:50").unwrap());
+        for i in 1..=40 {
+            m.update((T0 + i) * S, Some(&i.to_string()));
+        }
+        let new = parse_archive("RRA:AVERAGE:0.5:1000000000:3", 1).unwrap();
+        let stored: Vec<Stored> = vec![m.stored(0, 8)];
+        let sources: Vec<Source> = feeders(&m.def, &m.state, &new)
+            .into_iter()
+            .map(|(a, _, _)| Source {
+                archive: a,
+                stored: &stored[a],
+            })
+            .collect();
+        let (def, state, fill) = add_archive(&m.def, &m.state, new, &sources, 8).unwrap();
+        let rows = fill.all();
+        assert_eq!(def.archives.len(), 2);
+        assert!(rows.iter().flatten().all(|v| v.is_nan()));
+        // The open row holds every PDP since its start: the 40 known ones
+        // of the source, the rest unknown.
+        let open = &state.cdp[1];
+        let first = (T0 / 1_000_000_000) * 1_000_000_000 + 1;
+        let pdps = (T0 + 40) - first + 1;
+        assert_eq!(open.unknown_pdps as i64, pdps - 40);
+        assert_eq!(open.val, (1..=40).sum::<i64>() as f64);
+    }
+
     /// Resizing keeps the newest slots at their times.
     #[test]
     fn resize_keeps_the_newest_slots() {
@@ -607,15 +664,15 @@ mod tests {
             }
             let width = 1 + rng.below(9);
             let new_rows = 1 + rng.below(60);
-            let (def, chunks) =
-                resize(&m.def, &m.state, 0, &m.stored(0, width), new_rows, width).unwrap();
+            let old = m.stored(0, width);
+            let (def, chunks) = resize(&m.def, &m.state, 0, &old, new_rows, width).unwrap();
             assert_eq!(def.archives[0].rows, new_rows);
             let mut r = Model {
                 def: def.clone(),
                 state: m.state.clone(),
                 slots: vec![],
             };
-            r.load(0, &chunks, width);
+            r.load(0, &chunks.all(), width);
             let latest = m.latest(0);
             for g in latest - 80..=latest + 1 {
                 let want = if in_ring(latest, rows.min(new_rows), g) {

@@ -98,6 +98,10 @@ impl Class {
     }
 }
 
+/// Longest pattern, in bytes: room for alternatives of thousands of
+/// names (a dashboard's variable of every host) within a bounded memory.
+pub const MAX_PATTERN_BYTES: usize = 1 << 20;
+
 /// An instruction of a node's NFA. Simulating the NFA bounds matching by
 /// the name's length times the pattern's size whatever the nesting of stars
 /// and alternatives, where backtracking could take exponential time on a
@@ -115,8 +119,20 @@ enum Inst {
 
 impl Pattern {
     /// Parses a pattern. Errors are [`RrdError::BadParameter`], naming the
-    /// character position of the fault.
+    /// character position of the fault, and [`RrdError::Limit`] for a
+    /// pattern longer than [`MAX_PATTERN_BYTES`] (compiling takes some
+    /// hundred bytes a node).
     pub fn parse(text: &str) -> Result<Pattern> {
+        if text.len() > MAX_PATTERN_BYTES {
+            return Err(RrdError::Limit {
+                msg: format!(
+                    "pattern \"{}\" is {} bytes long, more than the limit of {MAX_PATTERN_BYTES}",
+                    crate::error::shown(text),
+                    text.len()
+                ),
+                hint: Some("Split the pattern, or list the names in an array."),
+            });
+        }
         let mut parser = Parser {
             text,
             chars: text.chars().collect(),
@@ -722,6 +738,17 @@ mod tests {
                 p.to_posix_regex()
             );
         }
+    }
+
+    #[test]
+    fn a_pattern_past_the_limit_is_refused_before_it_is_compiled() {
+        let long = "a.".repeat(MAX_PATTERN_BYTES / 2) + "x";
+        match Pattern::parse(&long) {
+            Err(RrdError::Limit { msg, .. }) => assert!(msg.contains("bytes long"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        let within = "a.".repeat(1000) + "x";
+        assert!(Pattern::parse(&within).is_ok());
     }
 
     #[test]

@@ -9,6 +9,46 @@ use crate::def::Definition;
 use crate::engine::State;
 use crate::error::{Result, RrdError};
 
+/// A function a long read calls every [`Tick::EVERY`] elements, so that
+/// its caller can stop it: the extension checks for a cancel there. The
+/// default does nothing.
+#[derive(Clone, Copy)]
+pub struct Tick(pub fn());
+
+impl Tick {
+    /// Elements between two calls.
+    pub const EVERY: u64 = 1 << 14;
+
+    /// Calls the function when `n` (a count of elements read) ends a run
+    /// of [`Tick::EVERY`].
+    pub fn at(&self, n: u64) {
+        if n.is_multiple_of(Self::EVERY) {
+            (self.0)()
+        }
+    }
+}
+
+impl Default for Tick {
+    fn default() -> Tick {
+        Tick(|| {})
+    }
+}
+
+impl std::fmt::Debug for Tick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tick")
+    }
+}
+
+/// Options that differ only in their ticks read alike.
+impl PartialEq for Tick {
+    fn eq(&self, _: &Tick) -> bool {
+        true
+    }
+}
+
+impl Eq for Tick {}
+
 /// One series read from a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {

@@ -198,13 +198,55 @@ impl Stored {
 /// Every chunk row of `ring` when the slots of the window ending at slot
 /// `latest` hold `value(g)`, with no holes (older positions hold NaN).
 pub fn layout(ring: Ring, latest: i64, value: impl Fn(i64) -> f64) -> Vec<Vec<f64>> {
-    let mut rows: Vec<Vec<f64>> = (0..ring.chunk_count())
-        .map(|c| vec![f64::NAN; ring.chunk_len(c)])
-        .collect();
-    for g in latest - ring.rows as i64 + 1..=latest {
-        rows[ring.chunk_of(g) as usize][ring.offset(g)] = value(g);
+    Fill {
+        ring,
+        latest,
+        value,
     }
-    rows
+    .all()
+}
+
+/// The chunk rows of a ring whose window ends at slot `latest` and holds
+/// `value(g)`, made a range of rows at a time: a ring of millions of rows
+/// is written without ever being held whole.
+pub struct Fill<F> {
+    /// The ring to fill.
+    pub ring: Ring,
+    /// Its newest slot.
+    pub latest: i64,
+    /// The value of each slot of the window.
+    pub value: F,
+}
+
+impl<F: Fn(i64) -> f64> Fill<F> {
+    /// How many chunk rows the ring has.
+    pub fn chunk_count(&self) -> u32 {
+        self.ring.chunk_count()
+    }
+
+    /// Chunk rows `chunks` (a range of chunk numbers, clipped to the ring).
+    pub fn chunks(&self, chunks: std::ops::Range<u32>) -> Vec<Vec<f64>> {
+        let ring = self.ring;
+        let rows = ring.rows as i64;
+        (chunks.start..chunks.end.min(ring.chunk_count()))
+            .map(|c| {
+                let first = c as u64 * ring.width;
+                (0..ring.chunk_len(c) as u64)
+                    .map(|o| {
+                        // The one slot of the window at this position.
+                        let p = (first + o) as i64;
+                        let g = self.latest - (self.latest - p).rem_euclid(rows);
+                        (self.value)(g)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every chunk row.
+    pub fn all(&self) -> Vec<Vec<f64>> {
+        self.chunks(0..self.chunk_count())
+    }
 }
 
 /// Whether slot `g` is in one of `holes`.
@@ -355,5 +397,45 @@ mod tests {
         assert_eq!(ring.offset(999), 39);
         assert_eq!(ring.chunk_of(1000), 0);
         assert_eq!(ring.position(-1), 999);
+    }
+
+    #[test]
+    fn fill_in_ranges_is_the_window_slot_by_slot() {
+        for (rows, width) in [(1, 1), (7, 3), (10, 10), (100, 7), (64, 128)] {
+            let ring = Ring::new(rows, width);
+            for latest in [-3i64, 0, 5, 99, 12345] {
+                let value = |g: i64| g as f64 * 0.5;
+                // The reference: every row unknown, then each slot of the
+                // window written where the ring puts it.
+                let mut want: Vec<Vec<f64>> = (0..ring.chunk_count())
+                    .map(|c| vec![f64::NAN; ring.chunk_len(c)])
+                    .collect();
+                for g in latest - rows as i64 + 1..=latest {
+                    want[ring.chunk_of(g) as usize][ring.offset(g)] = value(g);
+                }
+                let fill = Fill {
+                    ring,
+                    latest,
+                    value,
+                };
+                let mut got = Vec::new();
+                let mut c = 0;
+                while c < fill.chunk_count() {
+                    got.extend(fill.chunks(c..c + 2));
+                    c += 2;
+                }
+                let bits = |v: &Vec<Vec<f64>>| -> Vec<Vec<u64>> {
+                    v.iter()
+                        .map(|r| r.iter().map(|x| x.to_bits()).collect())
+                        .collect()
+                };
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "rows {rows} width {width} latest {latest}"
+                );
+                assert_eq!(bits(&fill.all()), bits(&want));
+            }
+        }
     }
 }

@@ -32,6 +32,8 @@ pub struct Options {
     /// Skip COMPUTE data sources and Holt-Winters archives (each named in
     /// [`Dump::skipped`]) instead of refusing the dump.
     pub skip_unsupported: bool,
+    /// Called every few thousand tokens.
+    pub tick: crate::import::Tick,
 }
 
 /// What a dump gave.
@@ -71,6 +73,8 @@ struct Tokens<'a> {
     line: usize,
     stack: Vec<&'a str>,
     peeked: Option<(Token<'a>, usize)>,
+    tick: crate::import::Tick,
+    tokens: u64,
 }
 
 impl<'a> Tokens<'a> {
@@ -81,6 +85,8 @@ impl<'a> Tokens<'a> {
             line: 1,
             stack: Vec::new(),
             peeked: None,
+            tick: Default::default(),
+            tokens: 0,
         }
     }
 
@@ -112,6 +118,8 @@ impl<'a> Tokens<'a> {
     }
 
     fn scan(&mut self) -> Result<Token<'a>> {
+        self.tokens += 1;
+        self.tick.at(self.tokens);
         loop {
             let rest = &self.text[self.pos..];
             if rest.is_empty() {
@@ -345,6 +353,7 @@ struct RraDump {
 /// Reads `rrdtool dump` output into one series per data source.
 pub fn read(xml: &str, opts: &Options) -> Result<Dump> {
     let mut tk = Tokens::new(xml);
+    tk.tick = opts.tick;
     match tk.next()? {
         Token::Start("rrd") => {}
         Token::Eof => return Err(bad(tk.line, "no <rrd> element (empty text?)")),
@@ -973,6 +982,7 @@ mod tests {
             HOLT_WINTERS,
             &Options {
                 skip_unsupported: true,
+                ..Options::default()
             },
         )
         .unwrap();

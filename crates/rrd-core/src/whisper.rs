@@ -35,7 +35,7 @@
 use crate::def::{Archive, Cf, DataSource, Definition, DsKind, MAX_INTERVAL_SECONDS};
 use crate::engine::{CdpState, State};
 use crate::error::{FileFormat, Result, RrdError};
-use crate::import::Imported;
+use crate::import::{Imported, Tick};
 use crate::time::{self, US};
 
 /// Bytes of the metadata at the start of a file.
@@ -66,6 +66,8 @@ pub struct Options {
     /// and refuses a file without points, which then has no time to start
     /// from.
     pub now: Option<i64>,
+    /// Called every few thousand points read.
+    pub tick: Tick,
 }
 
 fn bad(msg: impl Into<String>) -> RrdError {
@@ -126,10 +128,11 @@ impl Ring<'_> {
     }
 
     /// The newest point Whisper would show, as `(ts, value)`.
-    fn newest(&self, now: Option<i64>) -> Option<(u32, f64)> {
+    fn newest(&self, now: Option<i64>, tick: Tick) -> Option<(u32, f64)> {
         let base = self.base()?;
         let mut best: Option<(u32, f64)> = None;
         for p in 0..self.points {
+            tick.at(p + 1);
             let (ts, v) = self.point(p);
             if self.placed(base, p, ts, now) && best.is_none_or(|(b, _)| ts > b) {
                 best = Some((ts, v));
@@ -140,13 +143,14 @@ impl Ring<'_> {
 
     /// Values of the `points` slots ending at pg_rrd slot `latest`, oldest
     /// first; NaN where Whisper shows no point.
-    fn window(&self, latest: i64, now: Option<i64>) -> Vec<f64> {
+    fn window(&self, latest: i64, now: Option<i64>, tick: Tick) -> Vec<f64> {
         let mut rows = vec![f64::NAN; self.points as usize];
         let Some(base) = self.base() else {
             return rows;
         };
         let first = latest - self.points as i64 + 1;
         for p in 0..self.points {
+            tick.at(p + 1);
             let (ts, v) = self.point(p);
             if !self.placed(base, p, ts, now) {
                 continue;
@@ -481,7 +485,7 @@ pub fn read(bytes: &[u8], opts: &Options) -> Result<Imported> {
     def.validate()?;
 
     let newest = h.rings.iter().enumerate().find_map(|(a, r)| {
-        r.newest(opts.now)
+        r.newest(opts.now, opts.tick)
             .map(|(ts, v)| (a, i64::from(ts) + r.spp as i64, v))
     });
     let imported = match newest {
@@ -508,7 +512,7 @@ pub fn read(bytes: &[u8], opts: &Options) -> Result<Imported> {
             let rows: Vec<Vec<f64>> = h
                 .rings
                 .iter()
-                .map(|r| r.window(last.div_euclid(r.spp as i64), opts.now))
+                .map(|r| r.window(last.div_euclid(r.spp as i64), opts.now, opts.tick))
                 .collect();
             let cdp = (0..def.archives.len())
                 .map(|a| open_cdp(&def, &rows, from, a, last))
@@ -654,6 +658,7 @@ mod tests {
         Options {
             heartbeat: None,
             now: Some(now),
+            ..Options::default()
         }
     }
 
@@ -681,12 +686,14 @@ mod tests {
         let hb = Options {
             heartbeat: Some(600),
             now: None,
+            ..Options::default()
         };
         assert_eq!(read(&w.bytes(), &hb).unwrap().def.ds.heartbeat, 600);
         for h in [0, -5] {
             let opts = Options {
                 heartbeat: Some(h),
                 now: None,
+                ..Options::default()
             };
             assert!(matches!(
                 read(&w.bytes(), &opts),
@@ -1263,6 +1270,7 @@ mod tests {
             let opts = Options {
                 heartbeat: [None, Some(1), Some(600), Some(-1)][rng.below(4) as usize],
                 now: [None, Some(1_500_100_000), Some(0), Some(1 << 33)][rng.below(4) as usize],
+                ..Options::default()
             };
             let r = std::panic::catch_unwind(|| read(&b, &opts));
             let r = r.unwrap_or_else(|_| panic!("case {i} panicked: {b:?} {opts:?}"));

@@ -286,6 +286,7 @@ pub fn rrdtool_dump(data: &[u8]) {
         &text,
         &rrdxml::Options {
             skip_unsupported: true,
+            ..rrdxml::Options::default()
         },
     );
     match (&strict, &loose) {
@@ -330,6 +331,7 @@ pub fn whisper_file(data: &[u8]) {
         whisper::Options {
             heartbeat: Some(1),
             now: Some(now),
+            ..whisper::Options::default()
         },
     ] {
         match whisper::read(data, &opts) {
