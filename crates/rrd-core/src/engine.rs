@@ -563,7 +563,9 @@ pub fn rrd_text(x: f64) -> String {
     // Exponents at which every double near x·10^k is an integer.
     let k0 = (2f64.powi(53) / ax).log10().ceil().clamp(0.0, 1021.0) as i32;
     for k in k0..k0 + 40 {
-        let centre = ax * 10f64.powi(k);
+        // In two factors: 10^k alone overflows past k = 308, where x·10^k
+        // of a tiny x does not.
+        let centre = ax * 10f64.powi(k.min(300)) * 10f64.powi(k - k.min(300));
         if !centre.is_finite() || k > 1021 {
             break;
         }
@@ -572,6 +574,27 @@ pub fn rrd_text(x: f64) -> String {
                 let a = f64::from_bits((centre.to_bits() as i64 + step) as u64);
                 if divided(a, k) == ax {
                     let t = format!("{sign}{a:.0}e-{k}");
+                    if consider(t.clone()) {
+                        return t;
+                    }
+                }
+            }
+        }
+    }
+    // Large values: a double A near x / 10^m, written out in full and read
+    // digit by digit (rounding past 2^53), times 10^m; long mantissas reach
+    // doubles that short ones miss.
+    if ax > 2f64.powi(53) {
+        let m0 = (ax / 2f64.powi(53)).log10().ceil().max(1.0) as i32;
+        for m in (m0 - 40).max(1)..=(m0 + 4).min(308) {
+            let centre = ax / 10f64.powi(m);
+            for j in 0..=64i64 {
+                for step in [j, -j] {
+                    let a = f64::from_bits((centre.to_bits() as i64 + step) as u64);
+                    if !(a >= 1.0 && a.is_finite()) {
+                        continue;
+                    }
+                    let t = format!("{sign}{a:.0}e{m}");
                     if consider(t.clone()) {
                         return t;
                     }
