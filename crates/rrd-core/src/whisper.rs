@@ -299,22 +299,23 @@ fn consolidation(aggregation: u32) -> Result<Cf> {
 /// `w = 0` (keep a point if any is known) would be xff 1, which RRDtool
 /// does not take and which would keep a row of unknowns: it becomes
 /// `(steps − 0.5) / steps`, under which `steps` unknown PDPs make the row
-/// unknown and `steps − 1` do not. So does any `w` that gives an xff above
-/// that: it decides every row the same, since only whole counts of
-/// unknown PDPs are compared with `xff · steps`.
+/// unknown and `steps − 1` do not. So does a `w` so small that `1 − w`
+/// is 1 or comes back from a dump's text as 1; any xff above
+/// `(steps − 0.5) / steps` decides every row as that one does, since only
+/// whole counts of unknown PDPs are compared with `xff · steps`.
 ///
 /// What is counted differs: Whisper counts the points of the next finer
 /// archive, RRDtool the archive's PDPs (points of the finest archive).
 pub fn rrd_xff(w: f32, steps: u64) -> f64 {
     let xff = 1.0 - f64::from(w);
-    let n = steps.max(1) as f64;
-    let highest = (n - 0.5) / n;
-    // Above (steps − 0.5) / steps an xff decides every row as that one
-    // does, but it can be 1 − 2^-53, which a dump's text brings back as 1.
-    if xff < highest {
+    // Just below 1 (1 − 2^-53), no text brings the xff back below 1
+    // through rrdtool's reader, and a dump of the series would be refused.
+    let written = crate::engine::rrd_strtod(&crate::engine::rrd_text(xff));
+    if xff < 1.0 && written.is_some_and(|x| x < 1.0) {
         xff.max(0.0)
     } else {
-        highest
+        let n = steps.max(1) as f64;
+        (n - 0.5) / n
     }
 }
 
