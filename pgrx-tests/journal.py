@@ -1230,6 +1230,13 @@ EVERY_READ = [
     (f"rrd.fetch_stitched(text,text,{TZ},{TZ})", "fetch_stitched", per_series(
         f"SELECT {agg('f')} || ' ' || string_agg(DISTINCT f.step::text, ',') "
         "FROM rrd.fetch_stitched(u.n, 'AVERAGE', u.a2, u.b) f")),
+    (f"rrd.aggregate(text,text,{TZ},{TZ},interval,double precision)", "aggregate", per_series(
+        "SELECT row(a.*)::text FROM rrd.aggregate(u.n, 'AVERAGE', u.a, u.b, percentile => 0.9) a")),
+    (f"rrd.aggregate_many(text,text,{TZ},{TZ},interval,double precision)", "aggregate_many",
+     "SELECT a.name, row(a.*)::text FROM rrd.aggregate_many(%(pat)s, 'MAX', %(fa)s, %(fb)s) a ORDER BY 1"),
+    (f"rrd.aggregate_tagged(jsonb,text,{TZ},{TZ},interval,double precision)", "aggregate_tagged",
+     "SELECT g.tags::text || ' ' || a.name, row(a.*)::text FROM unnest(ARRAY['{\"grp\": \"a\"}', "
+     "'{}']::jsonb[]) g(tags), rrd.aggregate_tagged(g.tags, 'AVERAGE', %(fa)s, %(fb)s) a ORDER BY 1"),
     (f"rrd.find(text,{TZ},{TZ})", "find",
      "SELECT p, (SELECT string_agg(f.name, ' ' ORDER BY f.name) FROM rrd.find(p) f) "
      "FROM unnest(ARRAY['s.*', 's.00{1,2}*', '*.x*', 'nothing.*']) p ORDER BY p"),

@@ -5,6 +5,7 @@
 --   - rrd.verify
 --   - the Graphite listener's tables and rrd.listener_stats()
 --   - the roles rrd_reader and rrd_writer
+--   - aggregates inside the store: rrd.aggregate, rrd.aggregate_many, rrd.aggregate_tagged
 \echo Use "ALTER EXTENSION pg_rrd UPDATE TO '0.2.0'" to load this file. \quit
 
 -- src/import.rs:181
@@ -157,3 +158,81 @@ GRANT USAGE ON SEQUENCE rrd.series_id_seq TO rrd_writer;
 GRANT INSERT, UPDATE ON rrd.state, rrd.chunk, rrd.lane TO rrd_writer;
 GRANT INSERT, DELETE ON rrd.journal, rrd.tip TO rrd_writer;
 GRANT INSERT ON rrd.points TO rrd_writer;
+
+-- src/aggregate.rs:85
+-- pg_rrd::aggregate::aggregate
+CREATE  FUNCTION "aggregate"(
+	"name" TEXT, /* Option < & str > */
+	"cf" TEXT, /* Option < & str > */
+	"start" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"stop" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"resolution" interval DEFAULT NULL, /* Option < Interval > */
+	"percentile" double precision DEFAULT NULL /* Option < f64 > */
+) RETURNS TABLE (
+	"count" bigint,  /* i64 */
+	"sum" double precision,  /* Option < f64 > */
+	"avg" double precision,  /* Option < f64 > */
+	"min" double precision,  /* Option < f64 > */
+	"max" double precision,  /* Option < f64 > */
+	"first" double precision,  /* Option < f64 > */
+	"last" double precision,  /* Option < f64 > */
+	"stddev" double precision,  /* Option < f64 > */
+	"percentile" double precision,  /* Option < f64 > */
+	"first_t" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"last_t" timestamp with time zone  /* Option < TimestampWithTimeZone > */
+)
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'aggregate_wrapper';
+-- src/aggregate.rs:184
+-- pg_rrd::aggregate::aggregate_many
+CREATE  FUNCTION "aggregate_many"(
+	"pattern" TEXT, /* Option < & str > */
+	"cf" TEXT, /* Option < & str > */
+	"start" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"stop" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"resolution" interval DEFAULT NULL, /* Option < Interval > */
+	"percentile" double precision DEFAULT NULL /* Option < f64 > */
+) RETURNS TABLE (
+	"name" TEXT,  /* String */
+	"count" bigint,  /* i64 */
+	"sum" double precision,  /* Option < f64 > */
+	"avg" double precision,  /* Option < f64 > */
+	"min" double precision,  /* Option < f64 > */
+	"max" double precision,  /* Option < f64 > */
+	"first" double precision,  /* Option < f64 > */
+	"last" double precision,  /* Option < f64 > */
+	"stddev" double precision,  /* Option < f64 > */
+	"percentile" double precision,  /* Option < f64 > */
+	"first_t" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"last_t" timestamp with time zone  /* Option < TimestampWithTimeZone > */
+)
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'aggregate_many_wrapper';
+-- src/aggregate.rs:219
+-- pg_rrd::aggregate::aggregate_tagged
+CREATE  FUNCTION "aggregate_tagged"(
+	"tags" jsonb, /* Option < Json > */
+	"cf" TEXT, /* Option < & str > */
+	"start" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"stop" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"resolution" interval DEFAULT NULL, /* Option < Interval > */
+	"percentile" double precision DEFAULT NULL /* Option < f64 > */
+) RETURNS TABLE (
+	"name" TEXT,  /* String */
+	"count" bigint,  /* i64 */
+	"sum" double precision,  /* Option < f64 > */
+	"avg" double precision,  /* Option < f64 > */
+	"min" double precision,  /* Option < f64 > */
+	"max" double precision,  /* Option < f64 > */
+	"first" double precision,  /* Option < f64 > */
+	"last" double precision,  /* Option < f64 > */
+	"stddev" double precision,  /* Option < f64 > */
+	"percentile" double precision,  /* Option < f64 > */
+	"first_t" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"last_t" timestamp with time zone  /* Option < TimestampWithTimeZone > */
+)
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'aggregate_tagged_wrapper';

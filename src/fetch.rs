@@ -37,14 +37,14 @@ fn fetch(
 }
 
 /// The slots a fetch returns, read once from storage.
-struct Reader {
+pub(crate) struct Reader {
     /// First and last slot returned (by end time / step); empty if first > last.
-    first: i64,
-    last: i64,
+    pub(crate) first: i64,
+    pub(crate) last: i64,
     /// Seconds per row.
-    step: i64,
-    latest: i64,
-    slots: Stored,
+    pub(crate) step: i64,
+    pub(crate) latest: i64,
+    pub(crate) slots: Stored,
     /// Slots read so far, to check for a cancel now and then.
     reads: Cell<u32>,
 }
@@ -109,7 +109,7 @@ fn range_text(start: i64, stop: i64) -> String {
 }
 
 /// The start and stop arguments of a fetch, in whole seconds.
-fn range_secs(
+pub(crate) fn range_secs(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
 ) -> Result<(i64, i64)> {
@@ -119,7 +119,7 @@ fn range_secs(
 }
 
 /// The CF and resolution arguments of a fetch, checked.
-fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64)> {
+pub(crate) fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64)> {
     let cf_text = required(cf, "consolidation function")?;
     let cf = Cf::parse(cf_text).ok_or_else(|| {
         RrdError::param(format!(
@@ -150,7 +150,7 @@ fn fetch_args(cf: Option<&str>, resolution: Option<Interval>) -> Result<(Cf, i64
 
 /// A one-series read's arguments, checked, and its reader: the series
 /// name first, then the CF and resolution, then the range.
-fn reader<'a>(
+pub(crate) fn reader<'a>(
     name: Option<&'a str>,
     cf: Option<&str>,
     start: Option<TimestampWithTimeZone>,
@@ -173,7 +173,7 @@ fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> R
 }
 
 /// The reader of one loaded series.
-fn series_reader(
+pub(crate) fn series_reader(
     client: &SpiClient<'_>,
     series: &Series,
     cf: Cf,

@@ -11,6 +11,7 @@
 //!   settings), `sqlstate` (errors to SQLSTATEs), `interrupts` (letting a
 //!   cancel into long loops).
 
+mod aggregate;
 mod args;
 mod catalog;
 mod fetch;

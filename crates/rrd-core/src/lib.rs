@@ -14,6 +14,7 @@
 //!   resampling and stitched reads.
 //! - [`alter`]: tune, resize, add and drop archives.
 //! - [`glob`]: Graphite name patterns.
+//! - [`stats`]: aggregates over a range of slots, from the chunk rows.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
 //! - [`verify`]: what `rrd.verify` checks of stored rows.
@@ -34,6 +35,7 @@ pub mod line;
 pub mod plan;
 pub mod ring;
 pub mod rrdxml;
+pub mod stats;
 pub mod time;
 pub mod verify;
 pub mod whisper;
