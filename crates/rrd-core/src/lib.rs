@@ -14,6 +14,8 @@
 //!   resampling and stitched reads.
 //! - [`alter`]: tune, resize, add and drop archives.
 //! - [`glob`]: Graphite name patterns.
+//! - [`graph`]: SVG graphs of series, as `rrdtool graph` draws them, and
+//!   text sparklines.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
 //! - [`verify`]: what `rrd.verify` checks of stored rows.
@@ -28,6 +30,7 @@ pub mod def;
 pub mod engine;
 pub mod error;
 pub mod glob;
+pub mod graph;
 pub mod import;
 pub mod journal;
 pub mod line;
