@@ -278,8 +278,9 @@ const ROW_H: f64 = 14.0;
 const SWATCH: f64 = 10.0;
 /// Characters of a series name the legend shows.
 const NAME_CHARS: usize = 40;
-/// Characters of one legend figure ("%6.2lf %s") and the gap before it.
-const FIG_CHARS: usize = 9;
+/// Characters of one legend figure ("%6.2lf %s", 9 with a minus sign)
+/// and the gap before it.
+const FIG_CHARS: usize = 10;
 const LEGEND_COLS: [&str; 4] = ["last", "min", "avg", "max"];
 
 fn text_w(s: &str) -> f64 {
@@ -496,10 +497,15 @@ pub fn render(lines: &[Line], opts: &Options, utc_offset: &dyn Fn(i64) -> i64) -
         let st = stats(l, opts.start, opts.stop);
         let _ = write!(
             svg,
-            "<g class=\"legend-row\" data-name=\"{}\"><rect x=\"10\" y=\"{}\" width=\"{SWATCH}\" \
+            "<g class=\"legend-row\" data-name=\"{}\" data-last=\"{}\" data-min=\"{}\" \
+             data-avg=\"{}\" data-max=\"{}\"><rect x=\"10\" y=\"{}\" width=\"{SWATCH}\" \
              height=\"{SWATCH}\" fill=\"{}\" stroke=\"#000000\" stroke-width=\"0.5\"/>\
              <text x=\"{}\" y=\"{}\">{}</text>",
             esc(&l.name),
+            si_fig(st.last),
+            si_fig(st.min),
+            si_fig(st.avg),
+            si_fig(st.max),
             num(ry + 1.0),
             colors[i],
             num(name_x),
@@ -507,15 +513,26 @@ pub fn render(lines: &[Line], opts: &Options, utc_offset: &dyn Fn(i64) -> i64) -
             esc(&clip(&l.name, name_chars))
         );
         for (k, v) in [st.last, st.min, st.avg, st.max].into_iter().enumerate() {
-            // The figure ends in the prefix or a space; anchoring its end
-            // keeps the digits of a column aligned.
+            // Number and prefix apart, the number's end anchored: viewers
+            // drop the trailing space of a figure without prefix, which
+            // would shift it out of its column.
+            let (n, p) = si_parts(v);
             let _ = write!(
                 svg,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" xml:space=\"preserve\">{}</text>",
-                num(fig_x(k)),
+                "<text class=\"{}\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+                LEGEND_COLS[k],
+                num(fig_x(k) - 2.0 * CHAR_W),
                 num(ry + 10.0),
-                esc(&si_fig(v))
+                esc(&n)
             );
+            if !p.is_empty() {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{}\" y=\"{}\">{p}</text>",
+                    num(fig_x(k) - CHAR_W),
+                    num(ry + 10.0)
+                );
+            }
         }
         svg.push_str("</g>\n");
     }
@@ -646,30 +663,30 @@ fn bands(cols: &[Vec<f64>], style: Style) -> Vec<(Vec<f64>, Vec<f64>)> {
 }
 
 /// A line through the known columns' tops, broken where unknown: each
-/// run of known columns is one subpath of stairs (`M`, then `H` and `V`),
-/// neighbouring columns of equal height merged.
+/// run of known columns is one subpath from the run's left edge through
+/// the middles of its columns to its right edge, so that it covers
+/// exactly the run's columns. Points inside flat stretches are left out.
 fn line_path(top: &[f64], x0: f64, ymap: &dyn Fn(f64) -> f64) -> String {
     let mut d = String::new();
-    // The open stair: its height and where it starts.
-    let mut open: Option<(f64, usize)> = None;
-    for c in 0..=top.len() {
-        let y = top.get(c).filter(|v| !v.is_nan()).map(|&v| ymap(v));
-        match (open, y) {
-            (Some((py, _)), Some(y)) if py == y => continue,
-            (Some(_), Some(y)) => {
-                let _ = write!(d, "H{}V{}", num(x0 + c as f64), num(y));
-                open = Some((y, c));
-            }
-            (Some(_), None) => {
-                let _ = write!(d, "H{}", num(x0 + c as f64));
-                open = None;
-            }
-            (None, Some(y)) => {
-                let _ = write!(d, "M{} {}", num(x0 + c as f64), num(y));
-                open = Some((y, c));
-            }
-            (None, None) => {}
+    let mut c = 0;
+    while c < top.len() {
+        if top[c].is_nan() {
+            c += 1;
+            continue;
         }
+        let a = c;
+        while c < top.len() && !top[c].is_nan() {
+            c += 1;
+        }
+        let ys: Vec<f64> = top[a..c].iter().map(|&v| ymap(v)).collect();
+        let _ = write!(d, "M{} {}", num(x0 + a as f64), num(ys[0]));
+        for (k, &y) in ys.iter().enumerate() {
+            let flat = k > 0 && k + 1 < ys.len() && ys[k - 1] == y && ys[k + 1] == y;
+            if !flat {
+                let _ = write!(d, "L{} {}", num(x0 + (a + k) as f64 + 0.5), num(y));
+            }
+        }
+        let _ = write!(d, "L{} {}", num(x0 + c as f64), num(ys[ys.len() - 1]));
     }
     d
 }
@@ -893,6 +910,16 @@ fn axis_label(v: f64, step: f64) -> String {
 /// SI prefix, six wide with two decimals, a space and the prefix (a space
 /// for none); `nan` when unknown.
 pub fn si_fig(v: f64) -> String {
+    let (n, p) = si_parts(v);
+    if n.contains('e') && p.is_empty() && v.is_finite() {
+        return format!("{n:>8}");
+    }
+    format!("{n:>6} {}", if p.is_empty() { " " } else { p })
+}
+
+/// The number (two decimals) and the SI prefix ("" for none) of `v`, as
+/// [`si_fig`] prints them; e-notation and no prefix beyond the prefixes.
+fn si_parts(v: f64) -> (String, &'static str) {
     if !v.is_finite() {
         let s = if v.is_nan() {
             "nan"
@@ -901,7 +928,7 @@ pub fn si_fig(v: f64) -> String {
         } else {
             "-inf"
         };
-        return format!("{s:>6}  ");
+        return (s.to_string(), "");
     }
     match si_index(v) {
         Some(mut m) => {
@@ -911,10 +938,9 @@ pub fn si_fig(v: f64) -> String {
                 m += 1;
                 x = v / 1000f64.powi(m);
             }
-            let p = SI[(m + 8) as usize];
-            format!("{x:6.2} {}", if p.is_empty() { " " } else { p })
+            (format!("{x:.2}"), SI[(m + 8) as usize])
         }
-        None => format!("{v:8.2e}"),
+        None => (format!("{v:.2e}"), ""),
     }
 }
 
@@ -1688,10 +1714,18 @@ mod tests {
         assert_eq!(d.matches('M').count(), 2, "{d}");
         // Columns 0..200 and 400..600 of the 600 drawn, nothing between.
         let x0: f64 = attr(&svg, "data-x0");
+        assert!(d.starts_with(&format!("M{} ", num(x0))), "{d}");
+        assert!(d.contains(&format!("L{} ", num(x0 + 200.0))), "{d}");
+        assert!(!d.contains(&format!("L{} ", num(x0 + 201.0))), "{d}");
+        assert!(d.contains(&format!("M{} ", num(x0 + 400.0))), "{d}");
         assert!(
-            d.contains(&format!("M{} ", num(x0))) && d.contains(&format!("H{}", num(x0 + 200.0)))
+            d.ends_with(&format!(
+                "L{} {}",
+                num(x0 + 600.0),
+                num(attr(&svg, "data-y0") + 100.0)
+            )),
+            "{d}"
         );
-        assert!(d.contains(&format!("M{} ", num(x0 + 400.0))));
         let mut o = o;
         o.style = Style::Area;
         let d = path_of(&render(&[l], &o, &utc).unwrap());
