@@ -446,13 +446,17 @@ pub fn render(lines: &[Line], opts: &Options, utc_offset: &dyn Fn(i64) -> i64) -
     }
     svg.push_str("</g>\n");
 
-    // Frame and axis labels.
+    // Frame and axis labels. The frame's lines run in the pixels just
+    // outside the plot area, so that it hides no drawn pixel (a line at the
+    // lower limit stays visible).
     let _ = writeln!(
         svg,
-        "<rect x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#000000\" \
-         stroke-width=\"1\" shape-rendering=\"crispEdges\"/>",
+        "<rect id=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" \
+         stroke=\"#000000\" stroke-width=\"1\" shape-rendering=\"crispEdges\"/>",
         x0 - 0.5,
-        y0 - 0.5
+        y0 - 0.5,
+        w + 1,
+        h + 1
     );
     for (v, s) in &axis.labels {
         let _ = writeln!(
@@ -758,6 +762,20 @@ fn value_axis(bands: &[(Vec<f64>, Vec<f64>)], opts: &Options, h: usize) -> Value
     if lo > hi {
         // Nothing known: 0 to 1, unless a limit says otherwise.
         (lo, hi) = (0.0, 1.0);
+    } else if opts.style == Style::Line {
+        // A line at the very end of the range would run along the frame,
+        // half hidden: leave it a little room, without crossing 0.
+        let pad = (hi / 2.0 - lo / 2.0) * 0.1;
+        lo = if lo >= 0.0 {
+            (lo - pad).max(0.0)
+        } else {
+            lo - pad
+        };
+        hi = if hi <= 0.0 {
+            (hi + pad).min(0.0)
+        } else {
+            hi + pad
+        };
     }
     let (lo_data, hi_data) = (lo.clamp(-AXIS_MAX, AXIS_MAX), hi.clamp(-AXIS_MAX, AXIS_MAX));
     axis_for(lo_data, hi_data, opts.lower, opts.upper, h)
@@ -1776,6 +1794,38 @@ mod tests {
         assert_eq!(svg.matches("   nan  ").count(), 4);
         assert!(svg.contains(">Load</text>") && svg.contains(">req/s</text>"));
         assert!(svg.contains(">AVERAGE</text>"));
+        // The frame runs outside the plot area's pixels.
+        let x0 = attr(&svg, "data-x0");
+        assert!(svg.contains(&format!(
+            "id=\"frame\" x=\"{}\" y=\"{}\" width=\"601\" height=\"201\"",
+            x0 - 0.5,
+            attr(&svg, "data-y0") - 0.5
+        )));
+    }
+
+    #[test]
+    fn lines_get_room_at_the_ends_of_an_automatic_axis() {
+        let l = |v: Vec<f64>| line("a", 60, T0 + 60, v);
+        let o = opts(T0, T0 + 600);
+        let svg = render(&[l(vec![30.0, 80.0])], &o, &utc).unwrap();
+        assert_eq!(
+            (attr(&svg, "data-lower"), attr(&svg, "data-upper")),
+            (20.0, 90.0)
+        );
+        // Not below 0 for data at 0, and an area starts at 0.
+        let svg = render(&[l(vec![0.0, 100.0])], &o, &utc).unwrap();
+        assert_eq!(attr(&svg, "data-lower"), 0.0);
+        let svg = render(&[l(vec![-5.0, 0.0])], &o, &utc).unwrap();
+        assert_eq!(attr(&svg, "data-upper"), 0.0);
+        let area = Options {
+            style: Style::Area,
+            ..o
+        };
+        let svg = render(&[l(vec![30.0, 80.0])], &area, &utc).unwrap();
+        assert_eq!(
+            (attr(&svg, "data-lower"), attr(&svg, "data-upper")),
+            (0.0, 80.0)
+        );
     }
 
     #[test]
