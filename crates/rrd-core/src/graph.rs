@@ -50,6 +50,10 @@ pub const MIN_PX: u32 = 16;
 pub const MAX_PX: u32 = 4096;
 /// Most series one graph draws.
 pub const MAX_SERIES: usize = 256;
+/// Farthest a graph's start or stop lies from 1970, in seconds (about
+/// 8.9 million years, beyond every timestamptz): calendar arithmetic on
+/// the axis stays far from overflow.
+pub const MAX_TIME: i64 = 1 << 48;
 /// Widest sparkline, in characters.
 pub const MAX_SPARK: usize = 1000;
 
@@ -216,6 +220,15 @@ pub fn check(lines: &[Line], opts: &Options) -> Result<()> {
             return Err(RrdError::param(format!(
                 "graph {what} {v} is out of range: the plot area is {MIN_PX} to {MAX_PX} pixels"
             )));
+        }
+    }
+    for (what, t) in [("start", opts.start), ("stop", opts.stop)] {
+        if !(-MAX_TIME..=MAX_TIME).contains(&t) {
+            return Err(RrdError::TimeRange {
+                msg: format!(
+                    "graph {what} {t} is out of range: a graph's times are within {MAX_TIME} seconds of 1970"
+                ),
+            });
         }
     }
     if opts.start >= opts.stop {
@@ -1158,7 +1171,9 @@ fn time_axis(opts: &Options, x0: f64, total_w: f64, off: &dyn Fn(i64) -> i64) ->
                 ticks(opts.start, opts.stop, u, n, off, opts.width as usize + 8)
                     .into_iter()
                     .map(|(t, _)| t)
-                    .filter(|t| *t > opts.start && *t < opts.stop && !major.contains(t))
+                    .filter(|t| {
+                        *t > opts.start && *t < opts.stop && major.binary_search(t).is_err()
+                    })
                     .collect()
             }
             _ => Vec::new(),
@@ -1516,6 +1531,52 @@ mod tests {
     }
 
     #[test]
+    fn random_axes_have_increasing_ticks_and_labels_apart() {
+        // Ranges from a second to 68 years, widths 16..=4096, zones with
+        // whole, half and three-quarter hour offsets that change twice a year.
+        let mut rng = crate::testrng::XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..400 {
+            let start = rng.below(4_000_000_000) as i64 - 1_000_000_000;
+            let bits = 1 + rng.below(31);
+            let span = 1 + rng.below(1u64 << bits) as i64;
+            let width = MIN_PX + rng.below(u64::from(MAX_PX - MIN_PX + 1)) as u32;
+            let base = [0, 19_800, 20_700, -34_200, 3600][rng.below(5) as usize];
+            let zone = move |t: i64| {
+                base + if t.rem_euclid(31_556_952) < 15_000_000 {
+                    0
+                } else {
+                    3600
+                }
+            };
+            let o = Options {
+                width,
+                ..opts(start, start + span)
+            };
+            let ax = time_axis(&o, 60.0, 60.0 + f64::from(width) + 20.0, &zone);
+            let pw = f64::from(width);
+            for p in ax.labels.windows(2) {
+                let (xa, xb) = (
+                    tx(p[0].0, start, span as f64, pw),
+                    tx(p[1].0, start, span as f64, pw),
+                );
+                assert!(
+                    xb - xa >= (text_w(&p[0].1) + text_w(&p[1].1)) / 2.0,
+                    "{start} +{span} at {width}: {:?}",
+                    ax.labels
+                );
+            }
+            for ts in [&ax.major, &ax.minor] {
+                assert!(ts.windows(2).all(|p| p[0] < p[1]));
+                assert!(ts.len() <= width as usize + 8);
+            }
+            assert!(ax
+                .labels
+                .iter()
+                .all(|(t, _)| (start..=start + span).contains(t)));
+        }
+    }
+
+    #[test]
     fn ticks_follow_local_time_across_a_dst_change() {
         // Central Europe: +1h, then +2h from 2024-03-31 01:00 UTC.
         let change = at(2024, 3, 31, 1, 0);
@@ -1545,9 +1606,15 @@ mod tests {
         let wild = |t: i64| if t % 2 == 0 { i64::MAX } else { i64::MIN };
         let o = opts(T0, T0 + DAY);
         assert!(render(&[], &o, &wild).is_ok());
-        let o = opts(i64::MIN / 2, i64::MAX / 2);
+        let o = opts(-MAX_TIME, MAX_TIME);
         let svg = render(&[line("a", 60, 0, vec![1.0])], &o, &utc).unwrap();
         assert!(svg.ends_with("</svg>\n"));
+        let svg = render(&[line("a", i64::MAX, i64::MIN, vec![1.0; 3])], &o, &wild).unwrap();
+        assert!(svg.ends_with("</svg>\n"));
+        for (a, b) in [(i64::MIN, 0), (0, i64::MAX), (-MAX_TIME - 1, 0)] {
+            let e = render(&[], &opts(a, b), &utc).unwrap_err();
+            assert!(matches!(e, RrdError::TimeRange { .. }), "{e}");
+        }
     }
 
     #[test]
