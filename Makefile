@@ -14,6 +14,8 @@ TEST_PORT   ?= 55415
 JOURNAL_PORT ?= 55430
 # pgrx-tests/grafana.py's cluster (.pgdata/grafana).
 GRAFANA_PORT ?= 55442
+# pgrx-tests/graph.py's cluster (.pgdata/graph).
+GRAPH_PORT ?= 55450
 PY          := /usr/bin/python3
 # graphite-web and the pg_rrd finder (scripts/install-graphite.sh); its test cluster's port.
 VENV        := $(CURDIR)/.venv
@@ -38,7 +40,7 @@ TEST_ENV = PGHOST=$(TEST_DIR)/sock PGPORT=$(TEST_PORT) PGUSER=postgres PGDATABAS
 RUN_PSQL = $(PGBIN)/psql -X -h $(RUN_DIR)/sock -p $(RUN_PORT) -U postgres -d pg_rrd
 
 .PHONY: deps build install install-release run stop test fmt-check clippy unit fuzz pgtest \
-        test-cluster regress doctest differential holes journal listener pgbench reliability-clear venv graphite grafana interop upgrade plproxy sqlfuzz sqlfuzz-long clean bench
+        test-cluster regress doctest differential holes journal listener pgbench reliability-clear venv graphite grafana graph interop upgrade plproxy sqlfuzz sqlfuzz-long clean bench
 
 deps:
 	@bash scripts/install-deps.sh
@@ -79,7 +81,7 @@ stop:
 # Every suite writes its lines into RELIABILITY_DIR; reliability.py makes docs/reliability.md
 # of them and fails if any line counts a failure.
 test: export RELIABILITY_DIR := $(RELIABILITY_DIR)
-test: reliability-clear deps fmt-check clippy unit pgtest regress doctest differential holes journal listener pgbench grafana graphite interop upgrade plproxy sqlfuzz
+test: reliability-clear deps fmt-check clippy unit pgtest regress doctest differential holes journal listener pgbench grafana graph graphite interop upgrade plproxy sqlfuzz
 	@bash scripts/cluster.sh stop $(TEST_DIR)
 	@$(PY) pgrx-tests/reliability.py
 	@echo "make test: all suites passed"
@@ -184,6 +186,15 @@ interop: install
 plproxy: install
 	@bash scripts/install-plproxy.sh
 	@$(PY) pgrx-tests/plproxy.py --dir $(CLUSTER_DIR)/plproxy --port $(PLPROXY_PORT) $(PLPROXY_ARGS)
+
+# rrd.graph's SVG rendered by headless chromium (scripts/install-graph.sh) and read pixel by
+# pixel, on a cluster of its own (.pgdata/graph, port 55450): series colours where known and
+# none where unknown, areas and stacks, pattern and tags, labels at local hours across a DST
+# change, refusals with their SQLSTATEs, rrd.sparkline against its rows.
+# GRAPH_ARGS=--write-docs rewrites docs/graph/lines.png and docs/graph/stack.png.
+graph: install
+	@bash scripts/install-graph.sh
+	@$(PY) pgrx-tests/graph.py --dir $(CLUSTER_DIR)/graph --port $(GRAPH_PORT) $(GRAPH_ARGS)
 
 venv:
 	@bash scripts/install-graphite.sh $(VENV)

@@ -31,7 +31,7 @@ START = "<!-- reliability-table-start -->"
 END = "<!-- reliability-table-end -->"
 # The order of the suites in the table (make test's order); others after them by name.
 ORDER = ["regress", "doctest", "differential", "alter_differential", "holes", "journal", "listener",
-         "grafana", "graphite", "interop", "pgbench", "upgrade", "plproxy", "sqlfuzz", "fuzz"]
+         "grafana", "graph", "graphite", "interop", "pgbench", "upgrade", "plproxy", "sqlfuzz", "fuzz"]
 
 
 def record(suite, test, cases, failures, detail):

@@ -15,6 +15,8 @@
 //! - [`alter`]: tune, resize, add and drop archives.
 //! - [`glob`]: Graphite name patterns.
 //! - [`stats`]: aggregates over a range of slots, from the chunk rows.
+//! - [`graph`]: SVG graphs of series, as `rrdtool graph` draws them, and
+//!   text sparklines.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
 //! - [`verify`]: what `rrd.verify` checks of stored rows.
@@ -29,6 +31,7 @@ pub mod def;
 pub mod engine;
 pub mod error;
 pub mod glob;
+pub mod graph;
 pub mod import;
 pub mod journal;
 pub mod line;
