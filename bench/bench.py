@@ -815,6 +815,11 @@ class Bench:
             self.read_row("R2", "pg_rrd avg() over rrd.fetch()", False,
                           f"SELECT avg(v), count(v) FROM rrd.fetch('year', 'AVERAGE', '{TS(start)}', '{TS(stop)}')",
                           n)
+            if q1(self.conn, "SELECT to_regprocedure('rrd.aggregate(text,text,timestamptz,timestamptz,"
+                             "interval,double precision)') IS NOT NULL"):
+                self.read_row("R2", "pg_rrd rrd.aggregate() over a year", False,
+                              f"SELECT avg, count FROM rrd.aggregate('year', 'AVERAGE', '{TS(start)}', "
+                              f"'{TS(stop)}')", n)
             if q1(self.conn, "SELECT to_regprocedure("
                              "'rrd.fetch_array(text,text,timestamptz,timestamptz,interval)') IS NOT NULL"):
                 self.read_row("R2", "pg_rrd avg() over rrd.fetch_array()", False,

@@ -1237,6 +1237,11 @@ EVERY_READ = [
     (f"rrd.aggregate_tagged(jsonb,text,{TZ},{TZ},interval,double precision)", "aggregate_tagged",
      "SELECT g.tags::text || ' ' || a.name, row(a.*)::text FROM unnest(ARRAY['{\"grp\": \"a\"}', "
      "'{}']::jsonb[]) g(tags), rrd.aggregate_tagged(g.tags, 'AVERAGE', %(fa)s, %(fb)s) a ORDER BY 1"),
+    (f"rrd.graph({TZ},{TZ},text[],text,jsonb,text,text,integer,integer,text,text,double precision,"
+     "double precision,text[])", "graph", per_series(
+         "md5(rrd.graph(u.a, u.b, series => ARRAY[u.n], width => 200, height => 60))")),
+    (f"rrd.sparkline(text,text,{TZ},{TZ},integer)", "sparkline", per_series(
+        "rrd.sparkline(u.n, 'AVERAGE', u.a, u.b, 30)")),
     (f"rrd.find(text,{TZ},{TZ})", "find",
      "SELECT p, (SELECT string_agg(f.name, ' ' ORDER BY f.name) FROM rrd.find(p) f) "
      "FROM unnest(ARRAY['s.*', 's.00{1,2}*', '*.x*', 'nothing.*']) p ORDER BY p"),

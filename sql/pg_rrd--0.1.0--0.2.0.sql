@@ -6,6 +6,7 @@
 --   - the Graphite listener's tables and rrd.listener_stats()
 --   - the roles rrd_reader and rrd_writer
 --   - aggregates inside the store: rrd.aggregate, rrd.aggregate_many, rrd.aggregate_tagged
+--   - graphs: rrd.graph, rrd.sparkline
 \echo Use "ALTER EXTENSION pg_rrd UPDATE TO '0.2.0'" to load this file. \quit
 
 -- src/import.rs:181
@@ -236,3 +237,37 @@ CREATE  FUNCTION "aggregate_tagged"(
 STABLE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'aggregate_tagged_wrapper';
+
+-- src/graph.rs:69
+-- pg_rrd::graph::graph
+CREATE  FUNCTION "graph"(
+	"start" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"stop" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"series" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < Option < String > > > */
+	"pattern" TEXT DEFAULT NULL, /* Option < & str > */
+	"tags" jsonb DEFAULT NULL, /* Option < Json > */
+	"cf" TEXT DEFAULT 'AVERAGE', /* Option < & str > */
+	"style" TEXT DEFAULT 'line', /* Option < & str > */
+	"width" INT DEFAULT 600, /* Option < i32 > */
+	"height" INT DEFAULT 200, /* Option < i32 > */
+	"title" TEXT DEFAULT NULL, /* Option < & str > */
+	"vertical_label" TEXT DEFAULT NULL, /* Option < & str > */
+	"lower" double precision DEFAULT NULL, /* Option < f64 > */
+	"upper" double precision DEFAULT NULL, /* Option < f64 > */
+	"colors" TEXT[] DEFAULT NULL /* :: std :: option :: Option < Vec < Option < String > > > */
+) RETURNS TEXT /* String */
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'graph_wrapper';
+-- src/graph.rs:197
+-- pg_rrd::graph::sparkline
+CREATE  FUNCTION "sparkline"(
+	"name" TEXT, /* Option < & str > */
+	"cf" TEXT, /* Option < & str > */
+	"start" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"stop" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"width" INT DEFAULT 60 /* Option < i32 > */
+) RETURNS TEXT /* String */
+STABLE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sparkline_wrapper';

@@ -51,7 +51,7 @@ pub(crate) struct Reader {
 
 impl Reader {
     /// Value of slot `g`; NaN when unknown or out of the ring.
-    fn value(&self, g: i64) -> f64 {
+    pub(crate) fn value(&self, g: i64) -> f64 {
         interrupts::tick(&self.reads);
         if !plan::in_ring(self.latest, self.slots.ring.rows, g) {
             return f64::NAN;
@@ -64,12 +64,12 @@ impl Reader {
     }
 
     /// Rows of the range.
-    fn rows(&self) -> i64 {
+    pub(crate) fn rows(&self) -> i64 {
         (self.last - self.first + 1).max(0)
     }
 
     /// The range's slots, read through the ring.
-    fn slots(self) -> plan::Slots<impl FnMut(i64) -> f64> {
+    pub(crate) fn slots(self) -> plan::Slots<impl FnMut(i64) -> f64> {
         let window = (self.latest - self.slots.ring.rows as i64 + 1, self.latest);
         plan::Slots {
             first: self.first,
@@ -82,7 +82,7 @@ impl Reader {
 
 /// Refuses a read that would return more than `pg_rrd.max_fetch_rows` rows:
 /// `what` names the read and its range.
-fn check_rows(rows: i64, what: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn check_rows(rows: i64, what: impl FnOnce() -> String) -> Result<()> {
     let max = i64::from(crate::guc::MAX_FETCH_ROWS.get());
     if rows <= max {
         return Ok(());

@@ -16,6 +16,7 @@ mod args;
 mod catalog;
 mod fetch;
 mod flush;
+mod graph;
 mod guc;
 mod import;
 mod ingest;
