@@ -88,7 +88,7 @@ fn known(
         let holed = stored
             .holes
             .iter()
-            .any(|&(a, b)| a <= run.g + run.len as i64 - 1 && run.g <= b);
+            .any(|&(a, b)| a < run.g + run.len as i64 && run.g <= b);
         for (i, &v) in slice.iter().enumerate() {
             let g = run.g + i as i64;
             if v.is_nan() || (holed && in_hole(&stored.holes, g)) {
@@ -247,7 +247,7 @@ mod tests {
             let latest = 1000 + rng.below(5000) as i64;
             let seed = rng.below(1000);
             let value = move |g: i64| {
-                if (g as u64 ^ seed) % 7 == 0 {
+                if (g as u64 ^ seed).is_multiple_of(7) {
                     f64::NAN
                 } else {
                     ((g * 37 + seed as i64) % 101) as f64 * 0.25 - 3.0
