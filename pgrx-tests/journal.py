@@ -1230,15 +1230,15 @@ EVERY_READ = [
     (f"rrd.fetch_stitched(text,text,{TZ},{TZ})", "fetch_stitched", per_series(
         f"SELECT {agg('f')} || ' ' || string_agg(DISTINCT f.step::text, ',') "
         "FROM rrd.fetch_stitched(u.n, 'AVERAGE', u.a2, u.b) f")),
-    (f"rrd.aggregate(text,text,{TZ},{TZ},interval,double precision)", "aggregate", per_series(
+    (f"rrd.aggregate(text,text,{TZ},{TZ},interval,float8)", "aggregate", per_series(
         "SELECT row(a.*)::text FROM rrd.aggregate(u.n, 'AVERAGE', u.a, u.b, percentile => 0.9) a")),
-    (f"rrd.aggregate_many(text,text,{TZ},{TZ},interval,double precision)", "aggregate_many",
+    (f"rrd.aggregate_many(text,text,{TZ},{TZ},interval,float8)", "aggregate_many",
      "SELECT a.name, row(a.*)::text FROM rrd.aggregate_many(%(pat)s, 'MAX', %(fa)s, %(fb)s) a ORDER BY 1"),
-    (f"rrd.aggregate_tagged(jsonb,text,{TZ},{TZ},interval,double precision)", "aggregate_tagged",
+    (f"rrd.aggregate_tagged(jsonb,text,{TZ},{TZ},interval,float8)", "aggregate_tagged",
      "SELECT g.tags::text || ' ' || a.name, row(a.*)::text FROM unnest(ARRAY['{\"grp\": \"a\"}', "
      "'{}']::jsonb[]) g(tags), rrd.aggregate_tagged(g.tags, 'AVERAGE', %(fa)s, %(fb)s) a ORDER BY 1"),
-    (f"rrd.graph({TZ},{TZ},text[],text,jsonb,text,text,integer,integer,text,text,double precision,"
-     "double precision,text[])", "graph", per_series(
+    (f"rrd.graph({TZ},{TZ},text[],text,jsonb,text,text,integer,integer,text,text,float8,float8,text[])",
+     "graph", per_series(
          "md5(rrd.graph(u.a, u.b, series => ARRAY[u.n], width => 200, height => 60))")),
     (f"rrd.sparkline(text,text,{TZ},{TZ},integer)", "sparkline", per_series(
         "rrd.sparkline(u.n, 'AVERAGE', u.a, u.b, 30)")),

@@ -17,11 +17,18 @@ use crate::fetch::{fetch_args, range_secs, reader};
 use crate::sqlstate::OrRaise;
 
 /// Seconds east of UTC in the session's time zone at Unix time `t`.
+/// Read-only, so that a standby draws graphs too.
 fn utc_offset(t: i64) -> i64 {
-    Spi::get_one_with_args::<f64>(
-        "SELECT extract(timezone FROM to_timestamp($1))::float8",
-        &[(t as f64).into()],
-    )
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT extract(timezone FROM to_timestamp($1))::float8",
+                Some(1),
+                &[(t as f64).into()],
+            )?
+            .first()
+            .get_one::<f64>()
+    })
     .ok()
     .flatten()
     .map_or(0, |s| s as i64)
