@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use crate::error::{Result, RrdError};
+use crate::time::civil_from_days;
 
 /// Smallest plot width or height, in pixels.
 pub const MIN_PX: u32 = 16;
@@ -1309,20 +1310,6 @@ fn fmt_time(wall: i64, fmt: Fmt, span: f64) -> String {
         Fmt::MonYear => format!("{mon} {y}"),
         Fmt::Yyyy => format!("{y}"),
     }
-}
-
-/// Proleptic Gregorian date of a day count from 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Day count from 1970-01-01 of a proleptic Gregorian date.
