@@ -16,6 +16,8 @@
 //! - [`glob`]: Graphite name patterns.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
+//! - [`explain`]: why a fetched slot is unknown, from the unknown spans
+//!   recorded as the updates ran.
 //! - [`verify`]: what `rrd.verify` checks of stored rows.
 //! - [`time`]: epochs, the range of times a series stores, message times.
 //! - [`whisper`]: Whisper `.wsp` files read into a series to import.
@@ -27,6 +29,7 @@ pub mod batch;
 pub mod def;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod glob;
 pub mod import;
 pub mod journal;
