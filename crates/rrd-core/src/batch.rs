@@ -14,6 +14,7 @@ use std::rc::Rc;
 use crate::def::Definition;
 use crate::engine::{self, Run, State};
 use crate::error::{Result, RrdError};
+use crate::explain::{self, Spans};
 use crate::ring::{ChunkEdit, Holes, Ring};
 use crate::time;
 
@@ -142,6 +143,12 @@ pub struct SeriesWork {
     /// The stored state row's version as loaded (set by the caller that
     /// loaded it): the row is rewritten only if it is still that version.
     pub version: i64,
+    /// The series' record of unknown spans, when the caller keeps one
+    /// (set after loading): every update then reports to it, and it is
+    /// pruned to what the rings cover.
+    pub spans: Option<Spans>,
+    /// Whether an update changed `spans`, so that it must be written.
+    pub spans_changed: bool,
 }
 
 impl SeriesWork {
@@ -167,6 +174,8 @@ impl SeriesWork {
             edits: vec![BTreeMap::new(); n],
             holes,
             applied: 0,
+            spans: None,
+            spans_changed: false,
         }
     }
 
@@ -181,8 +190,29 @@ impl SeriesWork {
     pub fn update(&mut self, t_us: i64, value: Option<&str>, runs: &mut Vec<Run>) -> Result<()> {
         runs.clear();
         let last = self.state.last_up;
-        engine::update(&self.def, &mut self.state, t_us, value, runs)
-            .map_err(|e| named(&self.name, t_us, last, e))?;
+        match &mut self.spans {
+            None => engine::update(&self.def, &mut self.state, t_us, value, runs),
+            Some(spans) => {
+                let mut seen = false;
+                let res = engine::update_observed(
+                    &self.def,
+                    &mut self.state,
+                    t_us,
+                    value,
+                    runs,
+                    &mut |span| {
+                        spans.push(span);
+                        seen = true;
+                    },
+                );
+                if seen {
+                    spans.prune(explain::ring_start_secs(&self.def, self.state.last_up));
+                    self.spans_changed = true;
+                }
+                res
+            }
+        }
+        .map_err(|e| named(&self.name, t_us, last, e))?;
         for run in runs.iter() {
             let a = run.archive;
             self.ring(a).write_run(

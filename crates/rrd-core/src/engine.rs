@@ -64,6 +64,76 @@ pub struct Run {
     pub value: f64,
 }
 
+/// A stretch of time whose input the engine counted as unknown, with the
+/// reason: the interval of one update, from the update before it
+/// (`from_us`, or the series' start) to it (`to_us`), both microseconds.
+///
+/// [`update_observed`] reports one per update at most, so that a record
+/// of spans says which updates the engine took as unknown and why; the
+/// ring keeps only consolidated values, and with them the reasons are lost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    /// The previous update (or the start), microseconds since the epoch.
+    pub from_us: i64,
+    /// This update, microseconds since the epoch.
+    pub to_us: i64,
+    /// Why the engine took the interval as unknown.
+    pub cause: Cause,
+}
+
+/// Why the engine took an interval as unknown: every place where it makes
+/// an input's amount NaN, and the one where a known input still closes
+/// unknown PDPs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Cause {
+    /// Time before the series' start, which [`State::new`] counts as
+    /// unknown (the open PDP's seconds and the open rows' PDPs before it).
+    /// Never reported by [`update_observed`]: it follows from the start.
+    BeforeStart,
+    /// The interval was longer than the heartbeat: the input is not read.
+    Gap {
+        /// The interval, seconds (rrdtool's sum of seconds and fraction).
+        secs: f64,
+        /// The heartbeat it exceeded, seconds.
+        heartbeat: u64,
+    },
+    /// The input was unknown: `U`, NULL, NaN, or text starting with `U`.
+    Input,
+    /// The input read as NaN (`nan`), or its rate did (a DDERIVE from `inf`
+    /// to `inf`).
+    NotANumber,
+    /// The rate was outside the data source's bounds.
+    OutOfRange {
+        /// The rate.
+        value: f64,
+        /// The lower bound then in force.
+        min: Option<f64>,
+        /// The upper bound then in force.
+        max: Option<f64>,
+    },
+    /// A COUNTER, DERIVE, DCOUNTER or DDERIVE input whose previous input is
+    /// unknown: there is nothing to difference it with.
+    NoPrevious,
+    /// A DCOUNTER that changed direction, which rrdtool takes as a reset.
+    Reset,
+    /// A COUNTER or DERIVE input, or the one before it, without digits (the
+    /// empty text, or `-`), which rrdtool cannot subtract.
+    NoDigits,
+    /// DERIVE inputs on both sides of zero: rrdtool's decimal subtraction
+    /// cannot cross it.
+    SignChange,
+    /// A COUNTER or DERIVE input, or the one before it, of more than 30
+    /// digits, which rrdtool's decimal subtraction refuses.
+    TooManyDigits,
+    /// A known input that closed unknown PDPs: more than half of the seconds
+    /// of the PDP it ended had been unknown, and every PDP closed together
+    /// with that one takes its value (`docs/semantics.md`, section 2.5).
+    MostlyUnknown {
+        /// The unknown seconds the engine had counted in that PDP.
+        unknown_secs: u64,
+    },
+}
+
 impl State {
     /// The state right after `rrdtool create --start` at `start_us`
     /// (microseconds since the epoch; rrdtool itself only takes whole
@@ -135,8 +205,46 @@ pub fn update(
     value: Option<&str>,
     runs: &mut Vec<Run>,
 ) -> Result<()> {
+    // Without an observer every step of observing is compiled out (a
+    // closure that does nothing would still leave the causes worked out).
+    update_with::<false, _>(def, state, t_us, value, runs, &mut |_| {})
+}
+
+/// [`update`], reporting to `observe` the update's interval when the
+/// engine takes its input as unknown, with the cause (see [`Cause`]): at
+/// most one [`Span`] per update, none when it is refused. State and runs
+/// are exactly those of [`update`].
+///
+/// From the spans of every update one can tell which PDPs the engine
+/// closed unknown without the values themselves (`explain` does): an
+/// update whose input is known closes unknown PDPs only when more than
+/// half of the PDP it ends was unknown, and that case is reported too
+/// ([`Cause::MostlyUnknown`]).
+pub fn update_observed<F: FnMut(Span)>(
+    def: &Definition,
+    state: &mut State,
+    t_us: i64,
+    value: Option<&str>,
+    runs: &mut Vec<Run>,
+    observe: &mut F,
+) -> Result<()> {
+    update_with::<true, F>(def, state, t_us, value, runs, observe)
+}
+
+/// [`update`] and [`update_observed`]: with `OBSERVE` false, nothing of
+/// the observing is left in the code.
+#[inline(always)]
+fn update_with<const OBSERVE: bool, F: FnMut(Span)>(
+    def: &Definition,
+    state: &mut State,
+    t_us: i64,
+    value: Option<&str>,
+    runs: &mut Vec<Run>,
+    observe: &mut F,
+) -> Result<()> {
     check_shape(def, state)?;
     check_time(state.last_up, t_us)?;
+    let from_us = state.last_up;
     let step = def.step;
     let (last_sec, last_usec) = split_time(state.last_up);
     let (cur_sec, cur_usec) = split_time(t_us);
@@ -159,6 +267,27 @@ pub fn update(
             input_amount(def, previous, v, interval)?
         }
         _ => f64::NAN,
+    };
+    // Worked out before `last_ds` is overwritten: the cause of a counter's
+    // unknown rate depends on the previous input.
+    let unknown_input = if OBSERVE && amount.is_nan() {
+        Some(Span {
+            from_us,
+            to_us: t_us,
+            cause: if beyond_heartbeat {
+                Cause::Gap {
+                    secs: interval,
+                    heartbeat: def.ds.heartbeat,
+                }
+            } else {
+                match value {
+                    Some(v) if !v.starts_with('U') => unknown_cause(def, previous, v, interval),
+                    _ => Cause::Input,
+                }
+            },
+        })
+    } else {
+        None
     };
     // The kept text reuses the previous one's buffer: a batch of many
     // points allocates no text per point.
@@ -195,8 +324,15 @@ pub fn update(
             state.pdp_val += amount;
         }
         state.last_up = t_us;
+        if let (true, Some(span)) = (OBSERVE, unknown_input) {
+            observe(span);
+        }
         return Ok(());
     }
+    // A known input closes unknown PDPs only through the test of the
+    // unknown seconds counted before it (see `close_pdps`); the count is
+    // kept to report it.
+    let mut mostly_unknown = None;
 
     let mut pre_int = (occu_pdp_st - last_sec) as f64;
     pre_int -= last_usec as f64 / 1e6;
@@ -224,7 +360,12 @@ pub fn update(
             // The closing interval seen by this PDP is only its own
             // seconds, so the heartbeat test passes even after a long gap:
             // the known part of the PDP survives (docs/semantics.md, section 2.6).
+            let counted = state.pdp_unknown_sec;
             let pdp = close_pdps(def, state, open_sec_f, open_sec_f, 0.0, step, open_amount);
+            if OBSERVE && pdp.is_nan() && !open_amount.is_nan() && mostly_unknown_sec(step, counted)
+            {
+                mostly_unknown = Some(counted);
+            }
             consolidate(def, state, 1, proc_pdp_cnt, pdp, &mut written);
             interval -= open_sec_f;
             pre_int -= open_sec_f;
@@ -232,6 +373,7 @@ pub fn update(
             proc_pdp_cnt += 1;
         }
     }
+    let counted = state.pdp_unknown_sec;
     let pdp = close_pdps(
         def,
         state,
@@ -241,9 +383,22 @@ pub fn update(
         elapsed.wrapping_mul(step),
         amount,
     );
+    if OBSERVE && pdp.is_nan() && !amount.is_nan() && mostly_unknown_sec(step, counted) {
+        mostly_unknown = Some(counted);
+    }
     consolidate(def, state, elapsed, proc_pdp_cnt, pdp, &mut written);
     state.last_up = t_us;
     emit_runs(def, cur_sec as u64, &written, runs);
+    if OBSERVE {
+        let observed = unknown_input.or(mostly_unknown.map(|unknown_secs| Span {
+            from_us,
+            to_us: t_us,
+            cause: Cause::MostlyUnknown { unknown_secs },
+        }));
+        if let Some(span) = observed {
+            observe(span);
+        }
+    }
     Ok(())
 }
 
@@ -361,6 +516,9 @@ pub fn kept_len(v: &str) -> usize {
 /// when unknown. rrdtool's per-kind rules, including which text it reads
 /// and when: a counter's text is checked even when the previous input is
 /// unknown, a DCOUNTER's only when it is known.
+// Inlined into each of `update`'s two forms as it was into the one: with
+// two callers the compiler would otherwise keep it out of line.
+#[inline(always)]
 fn input_amount(def: &Definition, previous: Option<&str>, v: &str, interval: f64) -> Result<f64> {
     let previous = previous.filter(|p| !p.starts_with('U'));
     let (amount, rate) = match def.ds.kind {
@@ -414,6 +572,69 @@ fn input_amount(def: &Definition, previous: Option<&str>, v: &str, interval: f64
     let out_of_range = !rate.is_nan()
         && (def.ds.max.is_some_and(|hi| rate > hi) || def.ds.min.is_some_and(|lo| rate < lo));
     Ok(if out_of_range { f64::NAN } else { amount })
+}
+
+/// Why [`input_amount`] gave NaN for input `v` that it read (neither
+/// unknown nor beyond the heartbeat): the same steps, taken again only to
+/// tell which one gave it, so that the update itself stays as it was.
+#[cold]
+fn unknown_cause(def: &Definition, previous: Option<&str>, v: &str, interval: f64) -> Cause {
+    let previous = previous.filter(|p| !p.starts_with('U'));
+    let rate = match def.ds.kind {
+        DsKind::Counter | DsKind::Derive => match previous {
+            None => return Cause::NoPrevious,
+            Some(p) => {
+                let (a_neg, a) = diff_operand(v);
+                let (b_neg, b) = diff_operand(p);
+                if a.is_empty() || b.is_empty() {
+                    return Cause::NoDigits;
+                }
+                if a_neg != b_neg {
+                    return Cause::SignChange;
+                }
+                if a.len().max(b.len()) > DIFF_MAX_DIGITS {
+                    return Cause::TooManyDigits;
+                }
+                // A difference rrdtool could take is a number: the rate
+                // was out of range.
+                let mut d = decimal_diff(v, p);
+                if def.ds.kind == DsKind::Counter {
+                    if d < 0.0 {
+                        d += 4294967295.0;
+                    }
+                    if d < 0.0 {
+                        d += 18446744069414584320.0;
+                    }
+                }
+                d / interval
+            }
+        },
+        DsKind::Absolute => read_float(v).map_or(f64::NAN, |x| x / interval),
+        DsKind::Gauge => read_float(v).unwrap_or(f64::NAN),
+        DsKind::DCounter | DsKind::DDerive => match previous {
+            None => return Cause::NoPrevious,
+            Some(p) => {
+                let (Ok(new), Ok(old)) = (read_float(v), read_float(p)) else {
+                    return Cause::NotANumber;
+                };
+                if def.ds.kind == DsKind::DCounter
+                    && ((new > 0.0 && old > new) || (new < 0.0 && new > old))
+                {
+                    return Cause::Reset;
+                }
+                (new - old) / interval
+            }
+        },
+    };
+    if rate.is_nan() {
+        Cause::NotANumber
+    } else {
+        Cause::OutOfRange {
+            value: rate,
+            min: def.ds.min,
+            max: def.ds.max,
+        }
+    }
 }
 
 /// rrdtool's check of COUNTER and DERIVE input: ASCII digits only, with
@@ -769,7 +990,7 @@ fn close_pdps(
     // left out of that test but not out of the divisor. rrdtool compares
     // the count through a C int.
     let pdp = if interval > def.ds.heartbeat as f64
-        || (def.step as f64 / 2.0) < f64::from(state.pdp_unknown_sec as i32)
+        || mostly_unknown_sec(def.step, state.pdp_unknown_sec)
     {
         f64::NAN
     } else {
@@ -783,6 +1004,12 @@ fn close_pdps(
         state.pdp_val = amount / interval * post_int;
     }
     pdp
+}
+
+/// Whether `unknown_sec` counted in a PDP of `step` seconds make it
+/// unknown: more than half, compared through a C int as rrdtool does.
+pub fn mostly_unknown_sec(step: u64, unknown_sec: u64) -> bool {
+    (step as f64 / 2.0) < f64::from(unknown_sec as i32)
 }
 
 /// The rows one update writes to one archive, as (value, count) in writing
@@ -2369,5 +2596,303 @@ mod tests {
         assert_eq!(rrd_text(f64::NAN), "NaN");
         assert_eq!(rrd_text(f64::NEG_INFINITY), "-inf");
         assert_eq!(rrd_text(0.5), "5e-1");
+    }
+
+    /// The spans of a history: per update, what `update_observed` reported.
+    fn observed(d: &Definition, start: i64, updates: &[(i64, Option<&str>)]) -> Vec<Option<Span>> {
+        let mut state = State::new(d, start * S);
+        let mut runs = Vec::new();
+        updates
+            .iter()
+            .map(|&(t, v)| {
+                let mut seen = Vec::new();
+                update_observed(d, &mut state, t, v, &mut runs, &mut |sp| seen.push(sp)).unwrap();
+                assert!(seen.len() <= 1, "{seen:?}");
+                seen.pop()
+            })
+            .collect()
+    }
+
+    /// One hand-made trace per cause: the update it names, and no other.
+    #[test]
+    fn observer_names_each_cause() {
+        let one = &[(Cf::Average, 0.5, 1, 10)];
+        let at = |k: i64| (T0 + k) * S;
+        type Case = (
+            DsKind,
+            Option<f64>,
+            Option<f64>,
+            &'static [(i64, Option<&'static str>)],
+            usize,
+            Cause,
+        );
+        const LONG: &str = "1234567890123456789012345678901";
+        let cases: Vec<Case> = vec![
+            (
+                DsKind::Gauge,
+                None,
+                None,
+                &[(5, Some("1")), (10, None)],
+                1,
+                Cause::Input,
+            ),
+            (
+                DsKind::Gauge,
+                None,
+                None,
+                &[(5, Some("1")), (10, Some("Ux"))],
+                1,
+                Cause::Input,
+            ),
+            (
+                DsKind::Gauge,
+                None,
+                None,
+                &[(5, Some("1")), (10, Some("nan"))],
+                1,
+                Cause::NotANumber,
+            ),
+            (
+                DsKind::Gauge,
+                Some(0.0),
+                Some(100.0),
+                &[(5, Some("1")), (10, Some("150"))],
+                1,
+                Cause::OutOfRange {
+                    value: 150.0,
+                    min: Some(0.0),
+                    max: Some(100.0),
+                },
+            ),
+            (
+                DsKind::Absolute,
+                Some(0.0),
+                Some(100.0),
+                &[(5, Some("1")), (10, Some("-50"))],
+                1,
+                Cause::OutOfRange {
+                    value: -10.0,
+                    min: Some(0.0),
+                    max: Some(100.0),
+                },
+            ),
+            (
+                DsKind::Gauge,
+                None,
+                None,
+                &[(5, Some("1")), (30, Some("2"))],
+                1,
+                Cause::Gap {
+                    secs: 25.0,
+                    heartbeat: 20,
+                },
+            ),
+            (
+                DsKind::Counter,
+                None,
+                None,
+                &[(5, Some("1")), (10, Some("7"))],
+                0,
+                Cause::NoPrevious,
+            ),
+            (
+                DsKind::Counter,
+                None,
+                None,
+                &[(5, None), (10, Some("7"))],
+                1,
+                Cause::NoPrevious,
+            ),
+            (
+                DsKind::Counter,
+                None,
+                None,
+                &[(5, Some("1")), (10, Some(""))],
+                1,
+                Cause::NoDigits,
+            ),
+            (
+                DsKind::Derive,
+                None,
+                None,
+                &[(5, Some("3")), (10, Some("-5"))],
+                1,
+                Cause::SignChange,
+            ),
+            (
+                DsKind::Derive,
+                None,
+                None,
+                &[(5, Some("3")), (10, Some(LONG))],
+                1,
+                Cause::TooManyDigits,
+            ),
+            (
+                DsKind::DCounter,
+                None,
+                None,
+                &[(5, Some("3.5")), (10, Some("3"))],
+                1,
+                Cause::Reset,
+            ),
+            (
+                DsKind::DDerive,
+                None,
+                None,
+                &[(5, Some("inf")), (10, Some("inf"))],
+                1,
+                Cause::NotANumber,
+            ),
+            (
+                DsKind::DDerive,
+                None,
+                None,
+                &[(5, Some("1")), (10, Some("nan"))],
+                1,
+                Cause::NotANumber,
+            ),
+            (
+                DsKind::Counter,
+                None,
+                Some(1.0),
+                &[(5, Some("1")), (10, Some("100"))],
+                1,
+                Cause::OutOfRange {
+                    value: 19.8,
+                    min: None,
+                    max: Some(1.0),
+                },
+            ),
+        ];
+        for (kind, min, max, updates, which, cause) in cases {
+            let d = def(10, kind, 20, min, max, one);
+            let updates: Vec<(i64, Option<&str>)> =
+                updates.iter().map(|&(k, v)| (at(k), v)).collect();
+            let spans = observed(&d, T0, &updates);
+            for (i, sp) in spans.iter().enumerate() {
+                if i == which {
+                    let from = if i == 0 { at(0) } else { updates[i - 1].0 };
+                    assert_eq!(
+                        *sp,
+                        Some(Span {
+                            from_us: from,
+                            to_us: updates[i].0,
+                            cause
+                        }),
+                        "{kind:?} {updates:?}"
+                    );
+                } else {
+                    // The only other spans are those of unknown inputs,
+                    // and of a first input that needs a previous one.
+                    let differs = !matches!(kind, DsKind::Gauge | DsKind::Absolute);
+                    let want = match updates[i].1 {
+                        None => Some(Cause::Input),
+                        Some(_) if i == 0 && differs => Some(Cause::NoPrevious),
+                        Some(_) => None,
+                    };
+                    assert_eq!(sp.map(|s| s.cause), want, "{kind:?} {updates:?} update {i}");
+                }
+            }
+        }
+    }
+
+    /// A known input reported because the PDP it closes had more than half
+    /// of its seconds unknown: 6 of (T0, T0+10] were U.
+    #[test]
+    fn known_input_closing_a_mostly_unknown_pdp_is_reported() {
+        let d = def(
+            10,
+            DsKind::Gauge,
+            20,
+            None,
+            None,
+            &[(Cf::Average, 0.5, 1, 10)],
+        );
+        let ups = [
+            ((T0 + 1) * S, Some("1")),
+            ((T0 + 7) * S, None),
+            ((T0 + 12) * S, Some("2")),
+        ];
+        let spans = observed(&d, T0, &ups);
+        assert_eq!(spans[1].map(|s| s.cause), Some(Cause::Input));
+        assert_eq!(
+            spans[2],
+            Some(Span {
+                from_us: (T0 + 7) * S,
+                to_us: (T0 + 12) * S,
+                cause: Cause::MostlyUnknown { unknown_secs: 6 }
+            })
+        );
+        // With 5 unknown seconds (not more than half) the PDP is known and
+        // nothing is reported.
+        let ups = [
+            ((T0 + 1) * S, Some("1")),
+            ((T0 + 6) * S, None),
+            ((T0 + 12) * S, Some("2")),
+        ];
+        assert_eq!(observed(&d, T0, &ups)[2], None);
+    }
+
+    /// Observing changes nothing: the same state and runs as `update`, bit
+    /// for bit, over random definitions and histories; the same errors.
+    #[test]
+    fn observing_changes_nothing() {
+        let mut rng = crate::testrng::XorShift(0x0b5e_77ed);
+        let texts = [
+            "U",
+            "1",
+            "7",
+            "-3",
+            "150",
+            "0.5",
+            "nan",
+            "inf",
+            "",
+            "Ux",
+            "4294967290",
+            "12",
+        ];
+        for _ in 0..400 {
+            let kind = DsKind::ALL[rng.below(6) as usize];
+            let step = [1, 7, 10, 60][rng.below(4) as usize];
+            let d = def(
+                step,
+                kind,
+                [5, 20, 100][rng.below(3) as usize],
+                [None, Some(0.0)][rng.below(2) as usize],
+                [None, Some(100.0)][rng.below(2) as usize],
+                &[
+                    (Cf::Average, 0.5, 1, 5),
+                    (Cf::Last, 0.3, 3, 4),
+                    (Cf::Max, 0.7, 4, 3),
+                ],
+            );
+            let mut a = State::new(&d, T0 * S + rng.below(3) as i64 * 250_000);
+            let mut b = a.clone();
+            let mut t = a.last_up;
+            let (mut ra, mut rb) = (Vec::new(), Vec::new());
+            for _ in 0..60 {
+                t += match rng.below(4) {
+                    0 => rng.below(S as u64) as i64,
+                    1 => rng.below(300) as i64 * S,
+                    _ => rng.below(30) as i64 * S / 2,
+                };
+                let v = (rng.below(6) > 0).then(|| texts[rng.below(texts.len() as u64) as usize]);
+                ra.clear();
+                rb.clear();
+                let mut seen = Vec::new();
+                let plain = update(&d, &mut a, t, v, &mut ra);
+                let obs = update_observed(&d, &mut b, t, v, &mut rb, &mut |s| seen.push(s));
+                assert_eq!(plain, obs);
+                assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                assert!(same(a.pdp_val, b.pdp_val));
+                assert_eq!(format!("{ra:?}"), format!("{rb:?}"));
+                assert!(seen.len() <= 1 && (obs.is_ok() || seen.is_empty()));
+                if let Some(sp) = seen.first() {
+                    assert_eq!(sp.to_us, t);
+                    assert!(sp.from_us < t);
+                }
+            }
+        }
     }
 }

@@ -19,6 +19,8 @@
 //!   text sparklines.
 //! - [`journal`]: lanes, tips and the journal's rows: writes checked
 //!   without the engine, folded later.
+//! - [`explain`]: why a fetched slot is unknown, from the unknown spans
+//!   recorded as the updates ran.
 //! - [`verify`]: what `rrd.verify` checks of stored rows.
 //! - [`time`]: epochs, the range of times a series stores, message times.
 //! - [`whisper`]: Whisper `.wsp` files read into a series to import.
@@ -30,6 +32,7 @@ pub mod batch;
 pub mod def;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod glob;
 pub mod graph;
 pub mod import;
