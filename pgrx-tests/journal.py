@@ -1177,6 +1177,8 @@ INTERNAL = {
     "rrd._points_statement_end()": "trigger of rrd.points",
     "rrd._series_deleted()": "trigger of rrd.series",
     "rrd._series_truncated()": "trigger of rrd.series",
+    "rrd._spans_deleted()": "trigger of rrd.series",
+    "rrd._spans_truncated()": "trigger of rrd.series",
 }
 
 SIGNATURES = """
@@ -1242,6 +1244,8 @@ EVERY_READ = [
          "md5(rrd.graph(u.a, u.b, series => ARRAY[u.n], width => 200, height => 60))")),
     (f"rrd.sparkline(text,text,{TZ},{TZ},integer)", "sparkline", per_series(
         "rrd.sparkline(u.n, 'AVERAGE', u.a, u.b, 30)")),
+    (f"rrd.explain(text,text,{TZ},{TZ},interval)", "explain", per_series(
+        "SELECT string_agg(row(e.*)::text, ' ' ORDER BY e.t) FROM rrd.explain(u.n, 'AVERAGE', u.a2, u.b) e")),
     (f"rrd.find(text,{TZ},{TZ})", "find",
      "SELECT p, (SELECT string_agg(f.name, ' ' ORDER BY f.name) FROM rrd.find(p) f) "
      "FROM unnest(ARRAY['s.*', 's.00{1,2}*', '*.x*', 'nothing.*']) p ORDER BY p"),
@@ -1280,7 +1284,8 @@ EVERY_READ = [
 ]
 # The relations, whole (md5 of their rows in order): physical replication
 # makes them equal; this checks that the standby reads each.
-for rel in ["series", "state", "chunk", "journal", "lane", "tip", "points", "graphite_schemas", "listener_counters"]:
+for rel in ["series", "state", "chunk", "journal", "lane", "tip", "points", "graphite_schemas", "listener_counters",
+            "unknown_spans"]:
     EVERY_READ.append((f"rrd.{rel}", f"SELECT FROM rrd.{rel}",
                        f"SELECT 'rows', count(*) || ' ' || "
                        f"coalesce(md5(string_agg(r::text, ',' ORDER BY r::text)), '') FROM rrd.{rel} r"))

@@ -77,6 +77,8 @@ fn store(name: &str, series: &[Imported], mode: OnExists) -> Result<Vec<(String,
             let width = DEFAULT_CHUNK_WIDTH;
             let id = storage::series::insert_series(client, n, &im.def, width, None, None)?;
             storage::state::insert_state(client, id, &im.state);
+            // The file's unknown rows have no recorded cause.
+            storage::explain::create(client, id, im.def.step, None, im.state.last_up);
             for (a, arch) in im.def.archives.iter().enumerate() {
                 let fill = Fill {
                     ring: Ring::new(arch.rows, width),

@@ -14,6 +14,7 @@
 mod aggregate;
 mod args;
 mod catalog;
+mod explain;
 mod fetch;
 mod flush;
 mod graph;

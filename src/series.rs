@@ -107,6 +107,7 @@ pub fn create_series(
         // and an archive grown or added later gets full rows.
         let id = storage::series::insert_series(client, name, def, width, meta, tags)?;
         storage::state::insert_state(client, id, &state);
+        storage::explain::create(client, id, def.step, Some(start_us), start_us);
         storage::chunk::allocate_chunks(client, id, def, width);
         storage::journal::ensure_lane(client, rrd_core::journal::lane_of(id));
         Ok(id)

@@ -147,6 +147,7 @@ fn written(work: &SeriesWork) -> storage::Series {
         holes: work.holes.clone(),
         version: 0,
         pending: Vec::new(),
+        pending_spans: Vec::new(),
     }
 }
 
@@ -157,6 +158,7 @@ fn series_work(loaded: &mut HashMap<String, storage::Series>, name: &str) -> Res
     })?;
     let mut work = SeriesWork::new(s.id, name.to_string(), s.def, s.width, s.state, s.holes);
     work.version = s.version;
+    work.observed = Some(Vec::new());
     Ok(work)
 }
 

@@ -19,6 +19,7 @@ use crate::sqlstate::spi;
 
 pub mod buffer;
 pub mod chunk;
+pub mod explain;
 pub mod journal;
 pub mod listener;
 pub mod names;

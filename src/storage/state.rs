@@ -34,6 +34,9 @@ pub struct Series {
     /// rows (empty when nothing is pending or the series was loaded to be
     /// written): `state` and `holes` already include those points.
     pub pending: Vec<BTreeMap<u32, ChunkEdit>>,
+    /// What the pending points observed as unknown, to add to the stored
+    /// record of unknown spans (empty when nothing is pending).
+    pub pending_spans: Vec<rrd_core::engine::Span>,
 }
 
 /// Holes per archive from the stored `(archive, first, last)` triples.
@@ -215,6 +218,7 @@ fn decode(row: &pgrx::spi::SpiHeapTupleData<'_>) -> std::result::Result<Series, 
         holes,
         version,
         pending: Vec::new(),
+        pending_spans: Vec::new(),
     })
 }
 
@@ -319,6 +323,7 @@ fn merge_pending(client: &SpiClient<'_>, series: &mut [&mut Series]) -> Result<(
         s.state = work.state;
         s.holes = work.holes;
         s.pending = work.edits;
+        s.pending_spans = work.observed.unwrap_or_default();
     }
     Ok(())
 }
@@ -336,6 +341,7 @@ pub fn run_pending(series: &Series, name: String, points: &[(i64, Value)]) -> Se
         series.holes.clone(),
     );
     work.version = series.version;
+    work.observed = Some(Vec::new());
     let mut runs = Vec::new();
     let mut text = String::new();
     for (i, (t, v)) in points.iter().enumerate() {
@@ -522,7 +528,14 @@ fn save_with(client: &SpiClient<'_>, works: &[&SeriesWork], held: bool) -> HashS
         ],
         true,
     );
-    table.filter_map(|row| spi(row.get::<i64>(1))).collect()
+    let saved: HashSet<i64> = table.filter_map(|row| spi(row.get::<i64>(1))).collect();
+    let observed: Vec<&SeriesWork> = works
+        .iter()
+        .copied()
+        .filter(|w| saved.contains(&w.id))
+        .collect();
+    super::explain::save_observed(client, &observed);
+    saved
 }
 
 /// Stores a changed definition, state and holes of series `id`, whatever

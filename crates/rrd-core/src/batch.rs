@@ -149,6 +149,11 @@ pub struct SeriesWork {
     pub spans: Option<Spans>,
     /// Whether an update changed `spans`, so that it must be written.
     pub spans_changed: bool,
+    /// When set, the spans every update reports, as observed: the
+    /// extension keeps a statement's apart and appends them to the stored
+    /// record only when there are any, so that updates of known input
+    /// never read it.
+    pub observed: Option<Vec<engine::Span>>,
 }
 
 impl SeriesWork {
@@ -176,6 +181,7 @@ impl SeriesWork {
             applied: 0,
             spans: None,
             spans_changed: false,
+            observed: None,
         }
     }
 
@@ -190,9 +196,24 @@ impl SeriesWork {
     pub fn update(&mut self, t_us: i64, value: Option<&str>, runs: &mut Vec<Run>) -> Result<()> {
         runs.clear();
         let last = self.state.last_up;
-        match &mut self.spans {
-            None => engine::update(&self.def, &mut self.state, t_us, value, runs),
-            Some(spans) => {
+        match (&mut self.spans, &mut self.observed) {
+            (None, Some(seen)) => {
+                let before = seen.len();
+                let res = engine::update_observed(
+                    &self.def,
+                    &mut self.state,
+                    t_us,
+                    value,
+                    runs,
+                    &mut |span| seen.push(span),
+                );
+                if res.is_err() {
+                    seen.truncate(before);
+                }
+                res
+            }
+            (None, None) => engine::update(&self.def, &mut self.state, t_us, value, runs),
+            (Some(spans), _) => {
                 let mut seen = false;
                 let res = engine::update_observed(
                     &self.def,

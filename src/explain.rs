@@ -1,0 +1,135 @@
+//! Why a value is unknown (docs/explain.md): `rrd.explain` returns the rows
+//! of a fetch, each with the reason its value is NULL, worked out by
+//! `rrd_core::explain` from the series' record of unknown input
+//! (`rrd.unknown_spans`, kept by every write) and its rings.
+
+use pgrx::prelude::*;
+use pgrx::spi::Spi;
+
+use rrd_core::error::Result;
+use rrd_core::explain::{self as why, PdpReason, Reason, Slot, Spans};
+use rrd_core::plan;
+use rrd_core::time;
+
+use crate::args::{required, timestamptz};
+use crate::fetch::{check_rows, fetch_args, range_secs, series_reader};
+use crate::sqlstate::OrRaise;
+use crate::storage;
+
+extension_sql_file!(
+    "../sql/explain.sql",
+    name = "explain_tables",
+    requires = ["schema", "roles"]
+);
+
+/// One row of `rrd.explain`.
+type Row = (
+    TimestampWithTimeZone,
+    Option<f64>,
+    String,
+    Option<String>,
+    Option<TimestampWithTimeZone>,
+    Option<TimestampWithTimeZone>,
+    Option<String>,
+);
+
+/// The rows `rrd.fetch(name, cf, start, stop, resolution)` returns, each
+/// with why its value is unknown: `kind` a short code (`known`, `pending`,
+/// `ring`, `start`, `gap`, `input`, `nan`, `range`, `previous`, `reset`,
+/// `counter`, `xff`, `last`, `displaced`, `hole`, `unrecorded`,
+/// `unexplained`), `cause` and `cause_from`/`cause_to` the unknown input
+/// behind it (for a row of several PDPs, that of its first unknown one),
+/// and `reason` one line of English (NULL for a known value).
+#[allow(clippy::type_complexity)] // pgrx reads the SQL signature from the written-out type
+#[pg_extern(stable)]
+fn explain(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: default!(Option<Interval>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(t, TimestampWithTimeZone),
+        name!(v, Option<f64>),
+        name!(kind, String),
+        name!(cause, Option<String>),
+        name!(cause_from, Option<TimestampWithTimeZone>),
+        name!(cause_to, Option<TimestampWithTimeZone>),
+        name!(reason, Option<String>),
+    ),
+> {
+    explain_inner(name, cf, start, stop, resolution)
+        .map(TableIterator::new)
+        .or_raise()
+}
+
+/// The unknown input behind a reason: its cause and interval.
+fn behind(r: &Reason) -> Option<&PdpReason> {
+    match r {
+        Reason::Pdp(p) | Reason::Last(p) => Some(p),
+        Reason::Xff { first, .. } => Some(first),
+        _ => None,
+    }
+}
+
+fn explain_inner(
+    name: Option<&str>,
+    cf: Option<&str>,
+    start: Option<TimestampWithTimeZone>,
+    stop: Option<TimestampWithTimeZone>,
+    resolution: Option<Interval>,
+) -> Result<Vec<Row>> {
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let (start, stop) = range_secs(start, stop)?;
+    Spi::connect_mut(|client| {
+        let series = storage::state::load_current(client, name)?;
+        let last = time::floor_secs(series.state.last_up);
+        let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
+        let r = series_reader(client, &series, cf, start, stop, resolution)?;
+        check_rows(r.rows(), || format!("rrd.explain of series \"{name}\""))?;
+        let def = &series.def;
+        let record = storage::explain::load(client, series.id, def.step, false)?;
+        let (start_us, mut spans) = match record {
+            Some(rec) => (rec.start_us.unwrap_or(0), rec.spans),
+            // A series older than the record: nothing recorded yet.
+            None => (0, Spans::new(def.step, series.state.last_up)),
+        };
+        for s in &series.pending_spans {
+            spans.push(*s);
+        }
+        spans.prune(why::ring_start_secs(def, series.state.last_up));
+        let at = |us: i64| timestamptz(us).ok();
+        let mut rows = Vec::with_capacity(r.rows().max(0) as usize);
+        for g in r.first..=r.last {
+            let v = r.value(g);
+            let reason = why::explain(
+                &Slot {
+                    def,
+                    archive: p.archive,
+                    slot: g,
+                    known: !v.is_nan(),
+                    last_up_us: series.state.last_up,
+                    start_us,
+                    latest: r.latest,
+                    rows: def.archives[p.archive].rows,
+                    holes: &series.holes[p.archive],
+                },
+                &spans,
+            )?;
+            let cause = behind(&reason);
+            rows.push((
+                timestamptz(g * r.step * time::US)?,
+                (!v.is_nan()).then_some(v),
+                reason.kind().to_string(),
+                cause.map(|c| c.why.kind().to_string()),
+                cause.and_then(|c| at(c.from_us)),
+                cause.and_then(|c| at(c.to_us)),
+                (reason != Reason::Known).then(|| reason.to_string()),
+            ));
+        }
+        Ok(rows)
+    })
+}
