@@ -11,8 +11,9 @@ the trace's fetches reads rrd.explain and checks:
 
 - its rows are rrdtool's rows: the same times, NULL exactly where rrdtool
   has NaN, the same values elsewhere (to the bit, as differential.py);
-- every NULL gets a reason (not `known`, `unrecorded` or `unexplained`),
-  and every known value says `known`;
+- every NULL gets a reason (not `known` or `unrecorded`; `unexplained`,
+  which blames an infinite rate, only after an input of inf), and every
+  known value says `known`;
 - the reason is true of the trace: a `gap` cause spans two consecutive
   updates (or the start and the first) further apart than the heartbeat;
   an `input` cause ends at an update whose value was U; a `range` cause of
@@ -83,6 +84,14 @@ def check_trace(conn, tr, files, problems, counts):
                 continue
             counts["nulls"] += 1
             counts[kind] = counts.get(kind, 0) + 1
+            if kind == "unexplained":
+                # Its text blames an infinite rate: true only if an input
+                # of inf (or -inf) covers time before the row's end.
+                # An update's input covers the time since the one before.
+                if any(str(val).lower().lstrip("-") == "inf" and times[i - 1][0] < t * 1_000_000
+                       for i, (_, val) in enumerate(times) if i > 0):
+                    counts["causes checked"] += 1
+                    continue
             if kind in ("known", "unrecorded", "unexplained"):
                 problems.append("%s at %d: NULL explained as %s: %s" % (where, t, kind, reason))
                 continue
@@ -102,13 +111,15 @@ def check_trace(conn, tr, files, problems, counts):
                     problems.append("%s at %d: gap %s..%s is no gap of the trace (heartbeat %d): %s"
                                     % (where, t, c_from, c_to, tr.hb, reason))
             elif cause == "input":
-                if to_i is None or times[to_i][1] is not None:
+                # U, or a NaN double (which the float8 argument carries as unknown).
+                val = None if to_i is None else times[to_i][1]
+                if to_i is None or not (val is None or str(val).lower().lstrip("-").startswith("nan")):
                     problems.append("%s at %d: unknown input at %s, which the trace has as %r: %s"
                                     % (where, t, c_to, None if to_i is None else times[to_i][1], reason))
             elif cause == "range" and tr.kind == "GAUGE":
                 val = None if to_i is None else times[to_i][1]
                 try:
-                    x = d.rrd_strtod(val)
+                    x = float(val) if str(val).lower().lstrip("-") == "inf" else d.rrd_strtod(val)
                 except Exception:
                     x = None
                 lo = None if tr.vmin == "U" else d.rrd_strtod(tr.vmin)

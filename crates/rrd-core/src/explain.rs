@@ -294,7 +294,8 @@ impl Spans {
                 |x: f64| x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64;
             let detail_fits = match rec.code {
                 code::GAP | code::MOSTLY_UNKNOWN => whole(rec.detail),
-                code::ABOVE_MAX | code::BELOW_MIN => rec.detail.is_finite(),
+                // A rate can be infinite (an input of inf), never NaN.
+                code::ABOVE_MAX | code::BELOW_MIN => !rec.detail.is_nan(),
                 _ => rec.detail == 0.0,
             };
             if !(1..=code::LAST).contains(&rec.code) || !detail_fits {
@@ -2257,6 +2258,13 @@ mod tests {
             detail: vec![20.0, 150.0],
         };
         assert!(Spans::from_columns(10, &good).is_ok());
+        // A rate out of range can be infinite (an input of inf): the
+        // extension stored one and could not read it back.
+        let infinite = Columns {
+            detail: vec![20.0, f64::INFINITY],
+            ..good.clone()
+        };
+        assert!(Spans::from_columns(10, &infinite).is_ok());
         let bad: Vec<Columns> = vec![
             Columns {
                 to: vec![200],
