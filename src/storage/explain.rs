@@ -4,6 +4,8 @@
 //! only when there is any, so that a write of known values never reads or
 //! writes this table.
 
+use std::cell::Cell;
+
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
@@ -23,6 +25,32 @@ pub struct Record {
     pub spans: Spans,
 }
 
+thread_local! {
+    /// Whether `rrd.unknown_spans` was seen to exist: once it has, it stays.
+    static PRESENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the table exists: not under a catalog of 0.1.0 that the new
+/// library serves until `ALTER EXTENSION pg_rrd UPDATE`, where writes go on
+/// without a record.
+fn present(client: &SpiClient<'_>) -> bool {
+    if PRESENT.get() {
+        return true;
+    }
+    let found = run(
+        client,
+        "SELECT pg_catalog.to_regclass('rrd.unknown_spans') IS NOT NULL",
+        &[],
+        &[],
+        false,
+    )
+    .next()
+    .and_then(|row| spi(row.get::<bool>(1)))
+    .unwrap_or(false);
+    PRESENT.set(found);
+    found
+}
+
 const LOAD: &str = "SELECT start_us, since_us, span_from, span_to, cause, detail \
      FROM rrd.unknown_spans WHERE series_id = $1";
 
@@ -34,6 +62,9 @@ const SAVE: &str = "INSERT INTO rrd.unknown_spans AS u \
 
 /// The record of series `id` (base step `step`), if it has one.
 pub fn load(client: &SpiClient<'_>, id: i64, step: u64, mutating: bool) -> Result<Option<Record>> {
+    if !present(client) {
+        return Ok(None);
+    }
     let Some(row) = run(client, LOAD, &[pg_sys::INT8OID], &[id.into()], mutating).next() else {
         return Ok(None);
     };
@@ -52,6 +83,9 @@ pub fn load(client: &SpiClient<'_>, id: i64, step: u64, mutating: bool) -> Resul
 
 /// Writes the record of series `id`.
 pub fn save(client: &SpiClient<'_>, id: i64, start_us: Option<i64>, spans: &Spans) {
+    if !present(client) {
+        return;
+    }
     let c = spans.to_columns();
     use pg_sys::*;
     run(
