@@ -8,7 +8,6 @@ use pgrx::spi::Spi;
 
 use rrd_core::error::Result;
 use rrd_core::explain::{self as why, PdpReason, Reason, Slot, Spans};
-use rrd_core::plan;
 use rrd_core::time;
 
 use crate::args::{required, timestamptz};
@@ -86,8 +85,6 @@ fn explain_inner(
     let (start, stop) = range_secs(start, stop)?;
     Spi::connect_mut(|client| {
         let series = storage::state::load_current(client, name)?;
-        let last = time::floor_secs(series.state.last_up);
-        let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
         let r = series_reader(client, &series, cf, start, stop, resolution)?;
         check_rows(r.rows(), || format!("rrd.explain of series \"{name}\""))?;
         let def = &series.def;
@@ -97,10 +94,7 @@ fn explain_inner(
             // A series older than the record: nothing recorded yet.
             None => (0, Spans::new(def.step, series.state.last_up)),
         };
-        for s in &series.pending_spans {
-            spans.push(*s);
-        }
-        spans.prune(why::ring_start_secs(def, series.state.last_up));
+        spans.append(&series.pending_spans, def, series.state.last_up);
         let at = |us: i64| timestamptz(us).ok();
         let mut rows = Vec::with_capacity(r.rows().max(0) as usize);
         for g in r.first..=r.last {
@@ -108,14 +102,14 @@ fn explain_inner(
             let reason = why::explain(
                 &Slot {
                     def,
-                    archive: p.archive,
+                    archive: r.archive,
                     slot: g,
                     known: !v.is_nan(),
                     last_up_us: series.state.last_up,
                     start_us,
                     latest: r.latest,
-                    rows: def.archives[p.archive].rows,
-                    holes: &series.holes[p.archive],
+                    rows: def.archives[r.archive].rows,
+                    holes: &series.holes[r.archive],
                 },
                 &spans,
             )?;

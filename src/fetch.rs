@@ -44,6 +44,8 @@ pub(crate) struct Reader {
     /// Seconds per row.
     pub(crate) step: i64,
     pub(crate) latest: i64,
+    /// The archive read.
+    pub(crate) archive: usize,
     pub(crate) slots: Stored,
     /// Slots read so far, to check for a cancel now and then.
     reads: Cell<u32>,
@@ -198,6 +200,7 @@ pub(crate) fn series_reader(
         last: p.end / p.step,
         step: p.step,
         latest: p.latest,
+        archive: p.archive,
         slots,
         reads: Cell::new(0),
     })

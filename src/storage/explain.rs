@@ -10,9 +10,8 @@ use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use rrd_core::batch::SeriesWork;
-use rrd_core::engine::Span;
 use rrd_core::error::Result;
-use rrd_core::explain::{ring_start_secs, Columns, Spans};
+use rrd_core::explain::{Columns, Spans};
 
 use super::run;
 use crate::sqlstate::spi;
@@ -119,15 +118,6 @@ pub fn create(client: &SpiClient<'_>, id: i64, step: u64, start_us: Option<i64>,
     save(client, id, start_us, &Spans::new(step, since_us));
 }
 
-/// `record` with `observed` appended, pruned to what the rings of `work`
-/// cover.
-pub fn appended(record: &mut Spans, observed: &[Span], work: &SeriesWork) {
-    for s in observed {
-        record.push(*s);
-    }
-    record.prune(ring_start_secs(&work.def, work.state.last_up));
-}
-
 /// Appends what `works` observed to their stored records (only those that
 /// observed anything), after their state rows were saved: those rows'
 /// locks order writers of one series, so records are appended in turn.
@@ -150,7 +140,7 @@ pub fn save_observed(client: &SpiClient<'_>, works: &[&SeriesWork]) {
                 (None, fresh())
             }
         };
-        appended(&mut spans, seen, w);
+        spans.append(seen, &w.def, w.state.last_up);
         save(client, w.id, start_us, &spans);
     }
 }

@@ -233,6 +233,16 @@ impl Spans {
         }
     }
 
+    /// Records `observed` (spans in update order, of updates after this
+    /// record's) and prunes to what the rings of `def` cover after the last
+    /// update `last_up_us`: how a statement's spans join the stored record.
+    pub fn append(&mut self, observed: &[Span], def: &Definition, last_up_us: i64) {
+        for s in observed {
+            self.push(*s);
+        }
+        self.prune(ring_start_secs(def, last_up_us));
+    }
+
     /// Drops the spans that no slot ending after `before_secs` depends on
     /// (with [`ring_start_secs`]: every slot a ring still holds). A PDP's
     /// fate can depend on the PDP an update started in, so the spans of the
