@@ -5,6 +5,8 @@
 //! Accepted text, tokens separated by whitespace, in any order:
 //!
 //! - `--step N`, `--step=N`, `-s N` or `-sN`, at most once (default 300);
+//! - `--lateness N` or `--lateness=N`, at most once: pg_rrd's own option,
+//!   the lateness window in seconds (default 0, RRDtool's strict order);
 //! - exactly one `DS:name:KIND:heartbeat:min:max`;
 //! - one or more `RRA:CF:xff:steps:rows`.
 //!
@@ -179,6 +181,16 @@ pub struct Definition {
     pub ds: DataSource,
     /// At least one, in defined order (fetch breaks ties by it).
     pub archives: Vec<Archive>,
+    /// The lateness window in seconds (docs/late.md): a point up to this
+    /// much older than the newest one is still taken, and consolidated as
+    /// if it had come in order. 0, RRDtool's rule, is left out of the
+    /// stored bytes, so that definitions without a window keep theirs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lateness: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Definition {
@@ -262,6 +274,40 @@ impl Definition {
                 )));
             }
         }
+        self.check_lateness()
+    }
+
+    /// The span of the finest archive (fewest steps per row; of those the
+    /// longest), in seconds: the longest lateness window allowed.
+    pub fn finest_span(&self) -> u64 {
+        self.archives
+            .iter()
+            .map(|a| {
+                (
+                    a.steps,
+                    std::cmp::Reverse(span_seconds(self.step, a.steps, a.rows)),
+                )
+            })
+            .min()
+            .and_then(|(_, std::cmp::Reverse(s))| s)
+            .unwrap_or(0)
+    }
+
+    /// The lateness window in microseconds.
+    pub fn lateness_us(&self) -> i64 {
+        (self.lateness as i64).saturating_mul(crate::time::US)
+    }
+
+    /// Refuses a lateness window longer than the finest archive: the
+    /// points it holds back would not fit in the ring they are meant for.
+    pub fn check_lateness(&self) -> Result<()> {
+        if self.lateness > MAX_INTERVAL_SECONDS || self.lateness > self.finest_span() {
+            return Err(RrdError::param(format!(
+                "lateness window of {} seconds is longer than the finest archive, which spans {} seconds",
+                self.lateness,
+                self.finest_span()
+            )));
+        }
         Ok(())
     }
 }
@@ -282,9 +328,30 @@ pub fn parse(text: &str) -> Result<Definition> {
     // RRDtool reads options wherever they stand, so the step may follow the
     // archives whose durations depend on it: find it first.
     let mut step = None;
+    let mut lateness: Option<u64> = None;
     let mut others = Vec::new();
     let mut tokens = text.split_whitespace();
     while let Some(tok) = tokens.next() {
+        if tok == "--lateness" || tok.starts_with("--lateness=") {
+            let (value, shown) = match tok.strip_prefix("--lateness=") {
+                Some(v) => (v, tok.to_string()),
+                None => match tokens.next() {
+                    Some(v) => (v, format!("{tok} {v}")),
+                    None => return Err(RrdError::syntax(format!("\"{tok}\" needs a value"))),
+                },
+            };
+            if lateness.is_some() {
+                return Err(RrdError::syntax(format!(
+                    "duplicate lateness \"{shown}\": the lateness window may be given only once"
+                )));
+            }
+            lateness = Some(if value == "0" {
+                0
+            } else {
+                parse_interval("lateness", value, &shown)?
+            });
+            continue;
+        }
         let (value, shown) = if tok == "--step" || tok == "-s" {
             match tokens.next() {
                 Some(v) => (v, format!("{tok} {v}")),
@@ -334,7 +401,7 @@ pub fn parse(text: &str) -> Result<Definition> {
             }
         } else if tok.starts_with('-') {
             return Err(RrdError::syntax(format!(
-                "unsupported option \"{tok}\": only --step (-s) may be given"
+                "unsupported option \"{tok}\": only --step (-s) and --lateness may be given"
             )));
         } else {
             return Err(RrdError::syntax(format!(
@@ -350,7 +417,14 @@ pub fn parse(text: &str) -> Result<Definition> {
             "no archive: expected at least one RRA:CF:xff:steps:rows",
         ));
     }
-    Ok(Definition { step, ds, archives })
+    let def = Definition {
+        step,
+        ds,
+        archives,
+        lateness: lateness.unwrap_or(0),
+    };
+    def.check_lateness()?;
+    Ok(def)
 }
 
 impl FromStr for Definition {
@@ -360,11 +434,16 @@ impl FromStr for Definition {
     }
 }
 
-/// The canonical text: `--step N`, then the data source, then the archives
+/// The canonical text: `--step N`, `--lateness N` when the series has a
+/// window, then the data source, then the archives
 /// in their defined order (the order matters to fetch's tie-breaks).
 impl fmt::Display for Definition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "--step {} {}", self.step, self.ds)?;
+        write!(f, "--step {}", self.step)?;
+        if self.lateness > 0 {
+            write!(f, " --lateness {}", self.lateness)?;
+        }
+        write!(f, " {}", self.ds)?;
         for a in &self.archives {
             write!(f, " {a}")?;
         }
@@ -1357,6 +1436,7 @@ mod tests {
         let bad: Vec<(Definition, &str)> = vec![
             (
                 Definition {
+                    lateness: 0,
                     step: 0,
                     ..good.clone()
                 },
@@ -1364,6 +1444,7 @@ mod tests {
             ),
             (
                 Definition {
+                    lateness: 0,
                     archives: vec![],
                     ..good.clone()
                 },
@@ -1504,7 +1585,12 @@ mod tests {
                 rows,
             });
         }
-        Definition { step, ds, archives }
+        Definition {
+            step,
+            ds,
+            archives,
+            lateness: 0,
+        }
     }
 
     #[test]

@@ -1243,6 +1243,7 @@ mod tests {
         archives: &[(Cf, f64, u64, u64)],
     ) -> Definition {
         Definition {
+            lateness: 0,
             step,
             ds: DataSource {
                 name: "x".to_string(),

@@ -1240,6 +1240,7 @@ mod tests {
         archives: &[(Cf, f64, u64, u64)],
     ) -> Definition {
         Definition {
+            lateness: 0,
             step,
             ds: DataSource {
                 name: "x".into(),
@@ -1283,6 +1284,7 @@ mod tests {
     impl Traced {
         fn new(def: Definition, start_us: i64, prune: bool) -> Traced {
             let shadow_def = Definition {
+                lateness: 0,
                 archives: vec![Archive {
                     cf: Cf::Average,
                     xff: 0.5,

@@ -200,12 +200,7 @@ pub fn check_point(
     on_bad: OnBad,
     scratch: &mut String,
 ) -> Result<Checked> {
-    let checked = match value {
-        Value::Unknown => check(def, tip, t_us, None),
-        Value::Float(x) => check_float(def, tip, t_us, *x, scratch),
-        Value::Text(t) => check(def, tip, t_us, Some(t)),
-    };
-    match checked {
+    match check_value(def, tip, t_us, value, scratch) {
         Ok(Some(next)) => Ok(Checked::In(next)),
         Ok(None) => Err(RrdError::Corrupt {
             msg: format!("series \"{name}\": the text of its last input is unknown"),
@@ -221,6 +216,130 @@ pub fn check_point(
                 })
             }
         }
+    }
+}
+
+/// [`check`] of a point given as a batch [`Value`].
+fn check_value(
+    def: &Definition,
+    tip: &Tip,
+    t_us: i64,
+    value: &Value,
+    scratch: &mut String,
+) -> Result<Option<Tip>> {
+    match value {
+        Value::Unknown => check(def, tip, t_us, None),
+        Value::Float(x) => check_float(def, tip, t_us, *x, scratch),
+        Value::Text(t) => check(def, tip, t_us, Some(t)),
+    }
+}
+
+/// The pending points of a series with a lateness window (docs/late.md),
+/// as a writer checks a late point against them: the tip of its folded
+/// state, which carries the text of its last input, and its pending points
+/// in time order.
+///
+/// A point newer than every pending one is checked against the lane's tip
+/// as any point is. A late one (at or before the newest) is let in when it
+/// is no more than the window older than the newest, newer than the folded
+/// state, and not at the time of a pending point; then the points from its
+/// place on are checked again in their new order, so that the order a fold
+/// will run them in is one the engine takes, and a late point that would
+/// make a later one refused is refused itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub settled: Tip,
+    pub points: Vec<(i64, Value)>,
+}
+
+impl Window {
+    /// The window of a series whose state's tip is `settled` and whose
+    /// pending points are `points`, in any order.
+    pub fn new(settled: Tip, mut points: Vec<(i64, Value)>) -> Window {
+        points.sort_by_key(|p| p.0);
+        Window { settled, points }
+    }
+
+    /// The time of the newest point, pending or folded.
+    pub fn newest(&self) -> i64 {
+        self.points.last().map_or(self.settled.last_up, |p| p.0)
+    }
+
+    /// Checks the points from the settled tip on and gives the tip after
+    /// them all (the one the lane keeps).
+    pub fn tip(&self, def: &Definition, scratch: &mut String) -> Result<Tip> {
+        let mut tip = self.settled.clone();
+        for (t, v) in &self.points {
+            tip = step(def, &tip, *t, v, scratch)?;
+        }
+        Ok(tip)
+    }
+
+    /// Adds a point newer than every other, already checked against the
+    /// lane's tip.
+    pub fn push(&mut self, t_us: i64, value: Value) {
+        debug_assert!(t_us > self.newest());
+        self.points.push((t_us, value));
+    }
+
+    /// Checks a late point (at or before [`Window::newest`]) and takes it
+    /// in. Errors are the engine's: a point outside the window, at or
+    /// before the folded state, or at the time of a pending point is out of
+    /// order (against the newest point, as RRDtool would say), and a value
+    /// the engine would refuse at its place, or that would make a later
+    /// point refused, is that refusal.
+    pub fn insert(
+        &mut self,
+        def: &Definition,
+        t_us: i64,
+        value: &Value,
+        scratch: &mut String,
+    ) -> Result<()> {
+        let newest = self.newest();
+        let opens = newest.saturating_sub(def.lateness_us());
+        if t_us < opens || t_us <= self.settled.last_up {
+            engine::check_time(newest, t_us)?;
+        }
+        let at = self.points.partition_point(|p| p.0 < t_us);
+        if self.points.get(at).is_some_and(|p| p.0 == t_us) {
+            engine::check_time(t_us, t_us)?;
+        }
+        let mut tip = self.settled.clone();
+        for (t, v) in &self.points[..at] {
+            tip = step(def, &tip, *t, v, scratch)?;
+        }
+        tip = step(def, &tip, t_us, value, scratch)?;
+        for (t, v) in &self.points[at..] {
+            tip = step(def, &tip, *t, v, scratch)?;
+        }
+        self.points.insert(at, (t_us, value.clone()));
+        Ok(())
+    }
+}
+
+/// The tip after one point, or its refusal.
+fn step(
+    def: &Definition,
+    tip: &Tip,
+    t_us: i64,
+    value: &Value,
+    scratch: &mut String,
+) -> Result<Tip> {
+    check_value(def, tip, t_us, value, scratch)?.ok_or_else(|| RrdError::Corrupt {
+        msg: "the text of a pending point's previous input is unknown".into(),
+    })
+}
+
+/// How many of a series' pending points, in time order, a fold applies:
+/// those older than the lateness window before the newest, which no later
+/// point can come before. Without a window, all.
+pub fn settled_len(def: &Definition, points: &[(i64, Value)]) -> usize {
+    match points.last() {
+        Some(&(newest, _)) if def.lateness > 0 => {
+            let opens = newest.saturating_sub(def.lateness_us());
+            points.partition_point(|p| p.0 < opens)
+        }
+        _ => points.len(),
     }
 }
 
@@ -612,5 +731,169 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A lane row of series 0's `points`.
+    fn row_of(points: &[(i64, Value)]) -> LaneRow {
+        let mut row = LaneRow::default();
+        for (t, v) in points {
+            row.push(0, *t, v);
+        }
+        row
+    }
+
+    /// Points delivered in any order inside a series' lateness window, and
+    /// folded at any moments (each fold applying only what the window has
+    /// passed), store the same rows, state and holes as the same points
+    /// run through the engine in time order; and the window takes every
+    /// one of them.
+    #[test]
+    fn late_points_fold_as_if_in_order() {
+        let mut rng = Lcg(53);
+        let mut late = 0;
+        for case in 0..400 {
+            let mut d = def::parse(DEFS[case % DEFS.len()]).unwrap();
+            d.lateness = 1 + rng.next_u64() % 40;
+            d.validate().unwrap();
+            let defs = vec![Rc::new(d)];
+            let def = &defs[0];
+            let start = 1_000_000 * time::US;
+            let mut fresh = Stored::default();
+            fresh.states.insert(0, (State::new(def, start), Vec::new()));
+            // A history in time order that the engine takes.
+            let mut tip = Tip::of(&fresh.states[&0].0);
+            let mut history = Vec::new();
+            let mut t = start;
+            let mut scratch = String::new();
+            for _ in 0..(1 + rng.next_u64() % 60) {
+                t += match rng.next_u64() % 4 {
+                    0 => (1 + rng.next_u64() % 999_999) as i64,
+                    _ => (1 + rng.next_u64() % 15) as i64 * time::US,
+                };
+                let value = match rng.next_u64() % 6 {
+                    0 => Value::Unknown,
+                    1 => Value::Text((rng.next_u64() % 500).to_string()),
+                    2 => Value::Float(-((rng.next_u64() % 1000) as f64) / 8.0),
+                    _ => Value::Float((rng.next_u64() % 1000) as f64),
+                };
+                if let Ok(Some(next)) = check_value(def, &tip, t, &value, &mut scratch) {
+                    tip = next;
+                    history.push((t, value));
+                }
+            }
+            // Delivered in the order of time plus a delay shorter than the
+            // window: each point is then inside the window when it comes.
+            let w = def.lateness_us() as u64;
+            let mut order: Vec<(i64, usize)> = history
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.0 + (rng.next_u64() % w) as i64, i))
+                .collect();
+            order.sort_unstable();
+            let mut stored = fresh.clone();
+            let mut window = Window::new(Tip::of(&stored.states[&0].0), Vec::new());
+            let mut lane_tip = window.settled.clone();
+            for &(_, i) in &order {
+                let (t, v) = &history[i];
+                if *t > window.newest() {
+                    let next = check_value(def, &lane_tip, *t, v, &mut scratch).unwrap();
+                    lane_tip = next.expect("a tip with its text");
+                    window.push(*t, v.clone());
+                } else {
+                    late += 1;
+                    window
+                        .insert(def, *t, v, &mut scratch)
+                        .unwrap_or_else(|e| panic!("case {case}: late point at {t}: {e}"));
+                }
+                assert_eq!(
+                    window.tip(def, &mut scratch).unwrap(),
+                    lane_tip,
+                    "case {case}"
+                );
+                if rng.next_u64().is_multiple_of(4) {
+                    let n = settled_len(def, &window.points);
+                    let settled: Vec<(i64, Value)> = window.points.drain(..n).collect();
+                    fold(&defs, &mut stored, &[row_of(&settled)]);
+                    window.settled = Tip::of(&stored.states[&0].0);
+                    if !window.points.is_empty() {
+                        assert!(window.points[0].0 >= window.newest() - def.lateness_us());
+                    }
+                }
+            }
+            fold(&defs, &mut stored, &[row_of(&window.points)]);
+            let mut in_order = fresh.clone();
+            fold(&defs, &mut in_order, &[row_of(&history)]);
+            assert_eq!(
+                format!("{:?}", in_order.chunks),
+                format!("{:?}", stored.chunks),
+                "case {case}"
+            );
+            assert_eq!(
+                format!("{:?}", in_order.states[&0]),
+                format!("{:?}", stored.states[&0]),
+                "case {case}"
+            );
+        }
+        assert!(late > 1000, "only {late} late points");
+    }
+
+    /// What the window refuses, as RRDtool refuses a point out of order.
+    #[test]
+    fn windows_refuse_what_is_too_late() {
+        let mut d =
+            def::parse("--step 10 --lateness 30 DS:v:GAUGE:25:U:U RRA:AVERAGE:0.5:1:7").unwrap();
+        let s = |x: i64| x * time::US;
+        let settled = Tip::of_last(s(100), Some("1"));
+        let pending = vec![(s(140), Value::Float(2.0)), (s(120), Value::Float(3.0))];
+        let mut w = Window::new(settled, pending);
+        assert_eq!(w.newest(), s(140));
+        let mut text = String::new();
+        let out_of_order = |r: Result<()>| matches!(r, Err(RrdError::OutOfOrder { .. }));
+        // Older than the window, at a pending time, at or before the state.
+        assert!(out_of_order(w.insert(
+            &d,
+            s(109),
+            &Value::Float(1.0),
+            &mut text
+        )));
+        assert!(out_of_order(w.insert(
+            &d,
+            s(120),
+            &Value::Float(1.0),
+            &mut text
+        )));
+        w.settled = Tip::of_last(s(115), Some("1"));
+        assert!(out_of_order(w.insert(
+            &d,
+            s(115),
+            &Value::Float(1.0),
+            &mut text
+        )));
+        // Inside: taken, in its place.
+        w.insert(&d, s(130), &Value::Float(4.0), &mut text).unwrap();
+        assert_eq!(
+            w.points.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![s(120), s(130), s(140)]
+        );
+        // The fold keeps what is inside the window of the newest point.
+        assert_eq!(settled_len(&d, &w.points), 0);
+        w.push(s(155), Value::Unknown);
+        assert_eq!(settled_len(&d, &w.points), 1);
+        d.lateness = 0;
+        assert_eq!(settled_len(&d, &w.points), 4);
+        // A counter refuses a fraction where it follows within the
+        // heartbeat; a late point that brings a later fraction within it
+        // is refused for it.
+        let c =
+            def::parse("--step 10 --lateness 60 DS:c:COUNTER:20:U:U RRA:AVERAGE:0.5:1:10").unwrap();
+        let mut w = Window::new(
+            Tip::of_last(s(100), Some("1")),
+            vec![(s(150), Value::Float(1.5))],
+        );
+        assert!(matches!(
+            w.insert(&c, s(140), &Value::Float(7.0), &mut text),
+            Err(RrdError::BadValue { .. })
+        ));
+        assert_eq!(w.points.len(), 1);
     }
 }

@@ -464,6 +464,7 @@ pub fn read(xml: &str, opts: &Options) -> Result<Dump> {
             });
         };
         let def = Definition {
+            lateness: 0,
             step,
             ds: DataSource {
                 name: ds.name.clone(),
@@ -1087,6 +1088,7 @@ mod tests {
             })
             .collect();
         Definition {
+            lateness: 0,
             step,
             ds: DataSource {
                 name: "ds0".into(),

@@ -477,6 +477,7 @@ pub fn read(bytes: &[u8], opts: &Options) -> Result<Imported> {
         })
         .collect();
     let def = Definition {
+        lateness: 0,
         step,
         ds: DataSource {
             name: DS_NAME.to_string(),
@@ -796,6 +797,7 @@ mod tests {
     fn xff_through_the_engine() {
         for (w, known_from) in [(0.0f32, 1), (0.5, 2), (1.0, 4)] {
             let mut def = Definition {
+                lateness: 0,
                 step: 10,
                 ds: DataSource {
                     name: "x".into(),
@@ -1064,6 +1066,7 @@ mod tests {
             let mut w = Wsp::new(aggregation, wxff, &shape);
             let cf = consolidation(aggregation).unwrap();
             let def = Definition {
+                lateness: 0,
                 step: u64::from(step),
                 ds: DataSource {
                     name: DS_NAME.into(),
