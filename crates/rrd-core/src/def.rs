@@ -1170,11 +1170,11 @@ mod tests {
             ),
             (
                 "--start 1500000000 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:1",
-                "unsupported option \"--start\": only --step (-s) may be given",
+                "unsupported option \"--start\": only --step (-s) and --lateness may be given",
             ),
             (
                 "--no-overwrite DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:1",
-                "unsupported option \"--no-overwrite\": only --step (-s) may be given",
+                "unsupported option \"--no-overwrite\": only --step (-s) and --lateness may be given",
             ),
             (
                 "DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:1 foo",
