@@ -6,7 +6,9 @@
 -- One row per lane: the tip of each of its series (last update time and
 -- what its last input was, packed as time * 4 + 1, 2 or 3 for none, a
 -- number, other text; 0 when not recorded, then the state row has it),
--- and how many points its journal rows hold. Rewritten by every
+-- how many points its journal rows hold, and how many of those the last
+-- fold held back in their series' lateness windows (docs/late.md), which
+-- only newer points let a fold apply. Rewritten by every
 -- statement that journals points of the lane, never by one-series
 -- writes, so writers of distinct series in one lane do not wait on each
 -- other unless they journal.
@@ -14,6 +16,7 @@ CREATE TABLE rrd.lane (
     lane    bigint PRIMARY KEY,
     tips    bigint[] NOT NULL,
     pending bigint NOT NULL DEFAULT 0,
+    held    bigint NOT NULL DEFAULT 0,
     CHECK (pg_catalog.cardinality(tips) OPERATOR(pg_catalog.=) 128)
 ) WITH (fillfactor = 40);
 ALTER TABLE rrd.lane ALTER COLUMN tips SET STORAGE PLAIN;

@@ -8,6 +8,7 @@
 --   - aggregates inside the store: rrd.aggregate, rrd.aggregate_many, rrd.aggregate_tagged
 --   - graphs: rrd.graph, rrd.sparkline
 --   - why values are unknown: rrd.unknown_spans, rrd.explain
+--   - late points: rrd.lane.held, lateness => on rrd.create and rrd.tune
 \echo Use "ALTER EXTENSION pg_rrd UPDATE TO '0.2.0'" to load this file. \quit
 
 -- src/import.rs:181
@@ -337,3 +338,41 @@ CREATE  FUNCTION "explain"(
 STABLE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_wrapper';
+
+-- sql/journal.sql of 0.2.0: the points a fold held back in lateness windows.
+ALTER TABLE rrd.lane ADD COLUMN held bigint NOT NULL DEFAULT 0;
+
+-- rrd.create and rrd.tune take a lateness window (docs/late.md).
+DROP FUNCTION rrd."create"(text, rrd.rrd, timestamp with time zone, integer, jsonb, jsonb);
+-- src/series.rs
+-- pg_rrd::series::create
+CREATE  FUNCTION rrd."create"(
+	"name" TEXT, /* Option < & str > */
+	"def" rrd.Rrd, /* Option < Rrd > */
+	"start" timestamp with time zone DEFAULT NULL, /* Option < TimestampWithTimeZone > */
+	"chunk_width" INT DEFAULT NULL, /* Option < i32 > */
+	"meta" jsonb DEFAULT NULL, /* Option < Json > */
+	"tags" jsonb DEFAULT NULL, /* Option < Json > */
+	"lateness" interval DEFAULT NULL /* Option < Interval > */
+) RETURNS bigint /* i64 */
+
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'create_wrapper';
+
+DROP FUNCTION rrd.tune(text, interval, double precision, double precision, text, text, integer, double precision);
+-- src/tune.rs
+-- pg_rrd::tune::tune
+CREATE  FUNCTION rrd."tune"(
+	"name" TEXT, /* Option < & str > */
+	"heartbeat" interval DEFAULT NULL, /* Option < Interval > */
+	"min" double precision DEFAULT NULL, /* Option < f64 > */
+	"max" double precision DEFAULT NULL, /* Option < f64 > */
+	"kind" TEXT DEFAULT NULL, /* Option < & str > */
+	"ds_name" TEXT DEFAULT NULL, /* Option < & str > */
+	"archive" INT DEFAULT NULL, /* Option < i32 > */
+	"xff" double precision DEFAULT NULL, /* Option < f64 > */
+	"lateness" interval DEFAULT NULL /* Option < Interval > */
+) RETURNS rrd.Rrd /* rrd_core::... */
+
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tune_wrapper';

@@ -178,3 +178,15 @@ pub fn new_name<'a>(name: &'a str, what: &str) -> Result<&'a str> {
     }
     Ok(name)
 }
+
+/// A lateness window given as an interval (docs/late.md): whole seconds,
+/// 0 or more (0: none).
+pub fn lateness_secs(iv: Interval) -> Result<u64> {
+    let us = iv.as_micros();
+    if us < 0 || us % time::US as i128 != 0 {
+        return Err(RrdError::param(format!(
+            "lateness must be a whole number of seconds, 0 or more, got {us} microseconds"
+        )));
+    }
+    Ok(u64::try_from(us / time::US as i128).unwrap_or(u64::MAX))
+}

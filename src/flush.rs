@@ -9,14 +9,14 @@
 //! or is rolled back leaves the journal as it was, and one that commits
 //! has folded every point once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
 use rrd_core::batch::SeriesWork;
 use rrd_core::error::{Result, RrdError};
-use rrd_core::journal::{self, id_at, lane_of, slot_of};
+use rrd_core::journal::{self, id_at, lane_of, slot_of, LaneRow};
 
 use crate::args::required;
 use crate::sqlstate::OrRaise;
@@ -81,9 +81,25 @@ pub fn inline_limit() -> i64 {
     }
 }
 
+/// How a fold treats the points of series with a lateness window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Holds back those inside the window (docs/late.md).
+    Keep,
+    /// Applies them all, before a call that changes the series.
+    Settle,
+}
+
 /// Folds the journal rows of `lanes`, which the caller holds alone with
-/// their rows locked. Returns the points folded.
+/// their rows locked. Returns the points folded; the points a series'
+/// lateness window holds back (with [`Window::Keep`]) go back into the
+/// journal as one row per lane, and are not counted.
 pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
+    fold_held_with(client, lanes, Window::Keep)
+}
+
+/// [`fold_held`], settling windows or not.
+pub fn fold_held_with(client: &SpiClient<'_>, lanes: &[i64], window: Window) -> Result<i64> {
     let mut lanes = lanes.to_vec();
     lanes.sort_unstable();
     lanes.dedup();
@@ -93,10 +109,8 @@ pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
         return Ok(0);
     }
     let mut points = HashMap::new();
-    let mut total = 0;
     for (lane, lane_rows) in &rows {
         for (slot, pts) in journal::by_series(lane_rows)? {
-            total += pts.len() as i64;
             points.insert(id_at(*lane, slot), pts);
         }
     }
@@ -104,9 +118,24 @@ pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
     // Series dropped since their points were written are gone, and so are
     // their points.
     let loaded = storage::state::load_ids(client, &ids)?;
+    let mut total = 0;
+    let mut kept: BTreeMap<i64, LaneRow> = BTreeMap::new();
     let works: Vec<SeriesWork> = loaded
         .into_iter()
-        .map(|(id, (name, series))| storage::state::run_pending(&series, name, &points[&id]))
+        .map(|(id, (name, series))| {
+            let pts = &points[&id];
+            let n = match window {
+                Window::Keep => journal::settled_len(&series.def, pts),
+                Window::Settle => pts.len(),
+            };
+            for (t, v) in &pts[n..] {
+                kept.entry(lane_of(id))
+                    .or_default()
+                    .push(slot_of(id), *t, v);
+            }
+            total += n as i64;
+            storage::state::run_pending(&series, name, &pts[..n])
+        })
         .collect();
     let mut changed: Vec<&SeriesWork> = works.iter().filter(|w| w.applied > 0).collect();
     let saved = storage::state::save_states(client, &changed);
@@ -135,6 +164,8 @@ pub fn fold_held(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
     }
     storage::chunk::write_chunks(client, &changed);
     storage::journal::clear(client, &lanes);
+    let kept: Vec<(i64, &LaneRow)> = kept.iter().map(|(l, r)| (*l, r)).collect();
+    storage::journal::hold(client, &kept);
     Ok(total)
 }
 
@@ -146,17 +177,22 @@ pub fn fold(client: &SpiClient<'_>, lanes: &[i64]) -> Result<i64> {
     fold_held(client, lanes)
 }
 
-/// Folds the lane of series `id` if its journal holds points of it: for
-/// the calls that change a series or write it directly.
-pub fn fold_series(client: &SpiClient<'_>, id: i64) -> Result<i64> {
+/// Folds the lane of series `id` if its journal holds points: for
+/// `rrd.flush(name)` and the calls that write a series directly
+/// ([`Window::Keep`]) or change it ([`Window::Settle`]).
+pub fn fold_series(client: &SpiClient<'_>, id: i64, window: Window) -> Result<i64> {
     storage::buffer::write_out()?;
     let lane = lane_of(id);
     storage::journal::lock_lane(lane, Hold::Alone);
     let rows = storage::journal::lanes(client, &[lane], true)?;
-    if rows.get(&lane).is_none_or(|l| l.pending == 0) {
+    let foldable = |l: &storage::journal::Lane| match window {
+        Window::Keep => l.foldable(),
+        Window::Settle => l.pending,
+    };
+    if rows.get(&lane).is_none_or(|l| foldable(l) == 0) {
         return Ok(0);
     }
-    fold_held(client, &[lane])
+    fold_held_with(client, &[lane], window)
 }
 
 /// The lanes with pending points, in the groups of [`groups`].
@@ -164,14 +200,15 @@ pub fn pending_groups(client: &SpiClient<'_>) -> Vec<Vec<i64>> {
     groups(&storage::journal::pending_lanes(client))
 }
 
-/// Folds the lane of series `name` before a call changes the series, and
-/// holds it until the transaction ends: the calls that change a name or a
+/// Folds the lane of series `name` before a call changes the series,
+/// settling its lateness window (docs/late.md), and holds the lane until
+/// the transaction ends: the calls that change a name or a
 /// definition hold the lane while they send their invalidation (see
 /// `storage::names`).
 pub fn fold_named(client: &SpiClient<'_>, name: &str) -> Result<()> {
     storage::buffer::release()?;
     let id = storage::names::resolve(client, &[name], true)?[0].id;
-    fold_series(client, id).map(|_| ())
+    fold_series(client, id, Window::Settle).map(|_| ())
 }
 
 /// Folds every lane with pending points, a group at a time.
@@ -204,7 +241,7 @@ fn flush_one_inner(name: Option<&str>) -> Result<i64> {
     let name = required(name, "series name")?;
     Spi::connect_mut(|client| {
         let named = storage::names::resolve(client, &[name], true)?;
-        fold_series(client, named[0].id)
+        fold_series(client, named[0].id, Window::Keep)
     })
 }
 

@@ -11,10 +11,10 @@ use std::rc::Rc;
 use pgrx::prelude::*;
 use pgrx::spi::{Spi, SpiClient};
 
-use rrd_core::batch::{Batch, OnBad};
+use rrd_core::batch::{Batch, OnBad, Value};
 use rrd_core::def::DsKind;
 use rrd_core::error::{Result, RrdError};
-use rrd_core::journal::{self, lane_of, slot_of, LaneRow, Prev, Tip};
+use rrd_core::journal::{self, lane_of, slot_of, LaneRow, Prev, Tip, Window};
 
 use crate::flush;
 use crate::interrupts;
@@ -61,7 +61,8 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             lanes.sort_unstable();
         }
         let mut rows = stored::lanes(client, &lanes, true)?;
-        let mut tips = match tips_of(client, &lanes, &mut rows, &named) {
+        let mut windows = Windows::default();
+        let mut tips = match tips_of(client, &lanes, &mut rows, &named, &mut windows) {
             Err(Gone) if names::changed_since(generation) => {
                 // A series was dropped (and perhaps made anew) while this
                 // statement waited for its rows: the names again, as of
@@ -75,11 +76,19 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
                 rows.extend(stored::lanes(client, &more, true)?);
                 lanes.extend(more);
                 lanes.sort_unstable();
-                tips_of(client, &lanes, &mut rows, &named).map_err(RrdError::from)?
+                tips_of(client, &lanes, &mut rows, &named, &mut windows).map_err(RrdError::from)?
             }
             other => other.map_err(RrdError::from)?,
         };
-        let checked = check_points(batch, &named, &mut tips, on_bad, &mut rows)?;
+        let checked = check_points(
+            client,
+            batch,
+            &named,
+            &mut tips,
+            on_bad,
+            &mut rows,
+            &mut windows,
+        )?;
         let new_rows: Vec<(i64, &LaneRow)> = checked.rows.iter().map(|(l, r)| (*l, r)).collect();
         stored::append(client, &new_rows);
         let added = |l: &i64| checked.added.get(l).copied().unwrap_or(0);
@@ -90,7 +99,7 @@ pub fn append(batch: &Batch, on_bad: OnBad) -> Result<i64> {
         stored::save_lanes(client, &saved);
         let full: Vec<(i64, i64)> = lanes
             .iter()
-            .map(|l| (*l, rows[l].pending + added(l)))
+            .map(|l| (*l, rows[l].foldable() + added(l)))
             .filter(|(_, n)| *n >= flush::inline_limit())
             .collect();
         if !full.is_empty() {
@@ -141,6 +150,7 @@ fn tips_of(
     lanes: &[i64],
     rows: &mut HashMap<i64, Lane>,
     named: &[Rc<Named>],
+    windows: &mut Windows,
 ) -> std::result::Result<Vec<Tip>, TipsError> {
     let set = |rows: &mut HashMap<i64, Lane>, id: i64, tip: &Tip| {
         if let Some(lane) = rows.get_mut(&lane_of(id)) {
@@ -156,6 +166,24 @@ fn tips_of(
         .collect();
     // A DCOUNTER's or DDERIVE's check may need the text of its last input,
     // which a lane does not keep: fold its points, then its state has it.
+    // A series with a lateness window takes its tip from its state and its
+    // pending points instead: a fold would hold the newest back.
+    let mut scratch = String::new();
+    for (n, t) in named.iter().zip(tips.iter_mut()) {
+        let text_unknown = matches!(
+            t,
+            None | Some(Tip {
+                prev: Prev::Other(None),
+                ..
+            })
+        );
+        if n.def.lateness > 0 && text_unknown {
+            let window = windows.load(client, n.id, &[])?;
+            let tip = window.tip(&n.def, &mut scratch)?;
+            set(rows, n.id, &tip);
+            *t = Some(tip);
+        }
+    }
     let wants_text = |n: &Named, t: &Option<Tip>| {
         matches!(n.def.ds.kind, DsKind::DCounter | DsKind::DDerive)
             && matches!(
@@ -219,12 +247,15 @@ struct Checked {
 /// Checks every point of `batch` in order against its series' tip, moving
 /// the tips (in `tips` and in the lane rows), and gathers the points let
 /// in.
+#[allow(clippy::too_many_arguments)] // the batch, its series and what they hold
 fn check_points(
+    client: &SpiClient<'_>,
     batch: &Batch,
     named: &[Rc<Named>],
     tips: &mut [Tip],
     on_bad: OnBad,
     rows: &mut HashMap<i64, Lane>,
+    windows: &mut Windows,
 ) -> Result<Checked> {
     let mut out = Checked {
         rows: BTreeMap::new(),
@@ -232,15 +263,43 @@ fn check_points(
         skipped: 0,
     };
     let mut text = String::new();
+    // This statement's points of series with a window, until their window
+    // is read (at their first late point).
+    let mut fresh: HashMap<i64, Vec<(i64, Value)>> = HashMap::new();
     for (i, p) in batch.points.iter().enumerate() {
         interrupts::every(i);
         let s = p.series;
         let n = &named[s];
         let pos = i as u64 + 1;
         let name = &batch.names[s];
-        match journal::check_point(
-            &n.def, name, &tips[s], pos, p.t_us, &p.value, on_bad, &mut text,
-        )? {
+        let windowed = n.def.lateness > 0;
+        let checked = if windowed && p.t_us <= tips[s].last_up {
+            let window = windows
+                .load(
+                    client,
+                    n.id,
+                    fresh.get(&n.id).map_or(&[][..], Vec::as_slice),
+                )
+                .map_err(RrdError::from)?;
+            journal::check_late(
+                &n.def, name, &tips[s], window, pos, p.t_us, &p.value, on_bad, &mut text,
+            )?
+        } else {
+            let checked = journal::check_point(
+                &n.def, name, &tips[s], pos, p.t_us, &p.value, on_bad, &mut text,
+            )?;
+            if windowed && matches!(checked, journal::Checked::In(_)) {
+                match windows.0.get_mut(&n.id) {
+                    Some(w) => w.push(p.t_us, p.value.clone()),
+                    None => fresh
+                        .entry(n.id)
+                        .or_default()
+                        .push((p.t_us, p.value.clone())),
+                }
+            }
+            checked
+        };
+        match checked {
             journal::Checked::In(tip) => {
                 tips[s] = tip;
                 let lane = lane_of(n.id);
@@ -259,4 +318,32 @@ fn check_points(
         }
     }
     Ok(out)
+}
+
+/// The windows of the series with a lateness window that a statement read
+/// (docs/late.md), by series id.
+#[derive(Default)]
+struct Windows(HashMap<i64, Window>);
+
+impl Windows {
+    /// The window of series `id`: its state's tip and its pending points,
+    /// with `fresh`, the points this statement took before reading it.
+    fn load(
+        &mut self,
+        client: &SpiClient<'_>,
+        id: i64,
+        fresh: &[(i64, Value)],
+    ) -> std::result::Result<&mut Window, TipsError> {
+        if !self.0.contains_key(&id) {
+            let (_, last_up, last_ds) = stored::state_tips(client, &[id])
+                .into_iter()
+                .next()
+                .ok_or(Gone)?;
+            let mut points = stored::points_of(client, id, true)?;
+            points.extend_from_slice(fresh);
+            let settled = Tip::of_last(last_up, last_ds.as_deref());
+            self.0.insert(id, Window::new(settled, points));
+        }
+        Ok(self.0.get_mut(&id).expect("just read"))
+    }
 }

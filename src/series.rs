@@ -38,6 +38,8 @@ fn load_named_with<T>(
 /// Creates a series and returns its id. `start` defaults to one step before
 /// now; updates at or before it are refused, as with `rrdtool create
 /// --start`. It is truncated to whole seconds, as rrdtool takes it.
+/// `lateness` sets the series' lateness window (docs/late.md), as
+/// `--lateness` in the definition does.
 #[pg_extern(name = "create")]
 fn create(
     name: Option<&str>,
@@ -46,9 +48,17 @@ fn create(
     chunk_width: default!(Option<i32>, "NULL"),
     meta: default!(Option<Json>, "NULL"),
     tags: default!(Option<Json>, "NULL"),
+    lateness: default!(Option<Interval>, "NULL"),
 ) -> i64 {
     json(meta, "meta")
-        .and_then(|meta| create_inner(name, def, start, chunk_width, meta, json(tags, "tags")?))
+        .and_then(|meta| {
+            let mut def = def;
+            if let (Some(d), Some(w)) = (def.as_mut(), lateness) {
+                d.def.lateness = crate::args::lateness_secs(w)?;
+                d.def.check_lateness()?;
+            }
+            create_inner(name, def, start, chunk_width, meta, json(tags, "tags")?)
+        })
         .or_raise()
 }
 
@@ -102,6 +112,7 @@ pub fn create_series(
     let name = new_name(name, "series name")?;
     let state = State::new(def, start_us);
     Spi::connect_mut(|client| {
+        storage::journal::check_windows(client, def)?;
         storage::series::check_free(client, name)?;
         // Kept as asked: each ring takes the smaller of it and its size,
         // and an archive grown or added later gets full rows.

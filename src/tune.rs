@@ -52,9 +52,10 @@ fn bound(v: Option<f64>, label: &str, open: f64) -> Result<Option<Option<f64>>> 
 
 /// Changes a data source setting or an archive's xff, as `rrdtool tune`
 /// does: heartbeat, min, max (`-Infinity`, `Infinity` or `NaN` remove a
-/// bound), kind, data source name, and the xff of archive `archive`.
-/// Stored rows are kept as they are; the settings apply from the next
-/// update.
+/// bound), kind, data source name, and the xff of archive `archive`; and
+/// the lateness window (docs/late.md; `interval '0'` removes it). Stored
+/// rows are kept as they are; the settings apply from the next update, and
+/// the points a window held back are folded first.
 #[allow(clippy::too_many_arguments)]
 #[pg_extern]
 fn tune(
@@ -66,8 +67,12 @@ fn tune(
     ds_name: default!(Option<&str>, "NULL"),
     archive: default!(Option<i32>, "NULL"),
     xff: default!(Option<f64>, "NULL"),
+    lateness: default!(Option<Interval>, "NULL"),
 ) -> Rrd {
-    tune_inner(name, heartbeat, min, max, kind, ds_name, archive, xff).or_raise()
+    tune_inner(
+        name, heartbeat, min, max, kind, ds_name, archive, xff, lateness,
+    )
+    .or_raise()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -80,6 +85,7 @@ fn tune_inner(
     ds_name: Option<&str>,
     archive: Option<i32>,
     xff: Option<f64>,
+    lateness: Option<Interval>,
 ) -> Result<Rrd> {
     let heartbeat = match heartbeat {
         None => None,
@@ -93,6 +99,7 @@ fn tune_inner(
             Some(u64::try_from(us / time::US as i128).unwrap_or(u64::MAX))
         }
     };
+    let lateness = lateness.map(crate::args::lateness_secs).transpose()?;
     let kind = match kind {
         None => None,
         Some(k) => Some(DsKind::from_name(k).ok_or_else(|| {
@@ -114,9 +121,11 @@ fn tune_inner(
         kind,
         ds_name: ds_name.map(str::to_string),
         xff,
+        lateness,
     };
     with_series(name, |client, s| {
         let (def, state) = alter::tune(&s.def, &s.state, &t)?;
+        storage::journal::check_windows(client, &def)?;
         storage::state::replace_series(client, s.id, &def, &state, &s.holes);
         Ok(Rrd { def })
     })

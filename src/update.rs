@@ -20,17 +20,30 @@ use crate::sqlstate::OrRaise;
 use crate::storage;
 use crate::storage::journal::Hold;
 
-/// Applies a batch, the end of every write path. A batch of many series
-/// goes to the journal ([`journal::append`]); a batch of one series is
-/// applied directly ([`direct`]). Returns the number of points skipped
+/// Applies a batch, the end of every write path. A batch of many series,
+/// or of one series with a lateness window, goes to the journal
+/// ([`journal::append`]); a batch of one other series is applied directly
+/// ([`direct`]). Returns the number of points skipped
 /// (always 0 with `OnBad::Fail`, where the first refused point fails the
 /// whole batch).
 pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     match batch.names.len() {
         0 => Ok(0),
+        1 if windowed(&batch.names[0])? => journal::append(batch, on_bad),
         1 => direct(batch, on_bad),
         _ => journal::append(batch, on_bad),
     }
+}
+
+/// Whether series `name` has a lateness window: its points then go to the
+/// journal, whose fold holds the window back (docs/late.md).
+fn windowed(name: &str) -> Result<bool> {
+    Spi::connect_mut(|client| {
+        Ok(storage::names::resolve(client, &[name], false)?[0]
+            .def
+            .lateness
+            > 0)
+    })
 }
 
 /// Applies the points of one series: runs them through the engine in
@@ -93,7 +106,7 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             if took {
                 storage::journal::unlock_lane(lane, Hold::Shared);
             }
-            flush::fold_series(client, id)?;
+            flush::fold_series(client, id, flush::Window::Keep)?;
             loaded = storage::state::load_many(client, &names, false)?;
         }
         let mut works = names

@@ -81,17 +81,82 @@ pub fn lock_lanes(lanes: &[i64], hold: Hold) {
     }
 }
 
-/// A lane row: its series' packed tips and its pending points.
+/// A lane row: its series' packed tips, its pending points, and how many
+/// of those the last fold held back in lateness windows.
 #[derive(Debug, Clone)]
 pub struct Lane {
     pub tips: Vec<i64>,
     pub pending: i64,
+    pub held: i64,
 }
 
-const LOCK_LANES: &str = "SELECT lane, tips, pending FROM rrd.lane \
+impl Lane {
+    /// Pending points a fold could apply: those added since the last fold.
+    pub fn foldable(&self) -> i64 {
+        self.pending - self.held
+    }
+}
+
+const LOCK_LANES: &str = "SELECT lane, tips, pending, held FROM rrd.lane \
      WHERE lane = ANY($1) ORDER BY lane FOR NO KEY UPDATE";
 
-const READ_LANE: &str = "SELECT lane, tips, pending FROM rrd.lane WHERE lane = ANY($1)";
+const READ_LANE: &str = "SELECT lane, tips, pending, held FROM rrd.lane WHERE lane = ANY($1)";
+
+thread_local! {
+    /// Whether `rrd.lane.held` was seen to exist: once it has, it stays.
+    static HELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the lane rows count held points: not under a catalog of 0.1.0
+/// that the new library serves until `ALTER EXTENSION pg_rrd UPDATE`,
+/// where no series has a lateness window (their creation is refused).
+pub fn windows_supported(client: &SpiClient<'_>) -> bool {
+    if HELD.get() {
+        return true;
+    }
+    let found = run(
+        client,
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute \
+         WHERE attrelid = 'rrd.lane'::pg_catalog.regclass AND attname = 'held' \
+         AND NOT attisdropped)",
+        &[],
+        &[],
+        false,
+    )
+    .next()
+    .and_then(|row| spi(row.get::<bool>(1)))
+    .unwrap_or(false);
+    HELD.set(found);
+    found
+}
+
+/// Refuses a lateness window under a catalog that cannot hold one back.
+pub fn check_windows(client: &SpiClient<'_>, def: &rrd_core::def::Definition) -> Result<()> {
+    if def.lateness > 0 && !windows_supported(client) {
+        return Err(RrdError::Unsupported {
+            msg: "a lateness window needs pg_rrd 0.2.0's tables: run ALTER EXTENSION pg_rrd UPDATE"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// The read of lane rows the catalog can run: without the held count
+/// under 0.1.0.
+fn lane_sql(client: &SpiClient<'_>, lock: bool) -> &'static str {
+    match (windows_supported(client), lock) {
+        (true, true) => LOCK_LANES,
+        (true, false) => READ_LANE,
+        (false, true) => LOCK_LANES_0_1,
+        (false, false) => READ_LANE_0_1,
+    }
+}
+
+const LOCK_LANES_0_1: &str = "SELECT lane, tips, pending, 0::int8 FROM rrd.lane \
+     WHERE lane = ANY($1) ORDER BY lane FOR NO KEY UPDATE";
+
+const READ_LANE_0_1: &str =
+    "SELECT lane, tips, pending, 0::int8 FROM rrd.lane WHERE lane = ANY($1)";
 
 const ADD_LANES: &str = "INSERT INTO rrd.lane (lane, tips) \
      SELECT l, pg_catalog.array_fill(0::int8, ARRAY[128]) FROM pg_catalog.unnest($1::int8[]) AS l \
@@ -103,10 +168,9 @@ const ADD_LANES: &str = "INSERT INTO rrd.lane (lane, tips) \
 /// changed since the snapshot into a serialization failure).
 pub fn lanes(client: &SpiClient<'_>, lanes: &[i64], lock: bool) -> Result<HashMap<i64, Lane>> {
     let read = |list: &[i64]| -> Result<HashMap<i64, Lane>> {
-        let sql = if lock { LOCK_LANES } else { READ_LANE };
         let table = run(
             client,
-            sql,
+            lane_sql(client, lock),
             &[pg_sys::INT8ARRAYOID],
             &[list.to_vec().into()],
             true,
@@ -147,7 +211,7 @@ pub fn read_lanes(
 ) -> HashMap<i64, std::result::Result<Lane, String>> {
     let table = run(
         client,
-        READ_LANE,
+        lane_sql(client, false),
         &[pg_sys::INT8ARRAYOID],
         &[lanes.to_vec().into()],
         false,
@@ -155,12 +219,13 @@ pub fn read_lanes(
     table.map(|row| lane_row(&row)).collect()
 }
 
-/// A row of `rrd.lane` (lane, tips, pending): its lane, and its contents
+/// A row of `rrd.lane` (lane, tips, pending, held): its lane, and its contents
 /// or what is wrong with them.
 fn lane_row(row: &pgrx::spi::SpiHeapTupleData<'_>) -> (i64, std::result::Result<Lane, String>) {
     let lane: i64 = spi(row.get(1)).unwrap_or_default();
     let tips: Vec<Option<i64>> = spi(row.get(2)).unwrap_or_default();
     let pending: i64 = spi(row.get(3)).unwrap_or_default();
+    let held: i64 = spi(row.get(4)).unwrap_or_default();
     if tips.len() != LANE_WIDTH {
         return (
             lane,
@@ -171,7 +236,14 @@ fn lane_row(row: &pgrx::spi::SpiHeapTupleData<'_>) -> (i64, std::result::Result<
         );
     }
     let tips = tips.into_iter().map(|t| t.unwrap_or(0)).collect();
-    (lane, Ok(Lane { tips, pending }))
+    (
+        lane,
+        Ok(Lane {
+            tips,
+            pending,
+            held,
+        }),
+    )
 }
 
 /// Creates the row of `lane` if it has none (at the creation of a series,
@@ -339,8 +411,9 @@ where
 }
 
 /// The pending points of series `id`, in time order, picked out of its
-/// lane's journal rows by the server (a read of one series).
-pub fn points_of(client: &SpiClient<'_>, id: i64) -> Result<Vec<(i64, Value)>> {
+/// lane's journal rows by the server (a read of one series; `mutating` for
+/// a writer, which must see what it wrote earlier in the transaction).
+pub fn points_of(client: &SpiClient<'_>, id: i64, mutating: bool) -> Result<Vec<(i64, Value)>> {
     let table = run(
         client,
         "SELECT CASE WHEN pg_catalog.cardinality(j.t) = 1 THEN j.t[1] ELSE j.t[p.i] END, \
@@ -350,7 +423,7 @@ pub fn points_of(client: &SpiClient<'_>, id: i64) -> Result<Vec<(i64, Value)>> {
          WHERE j.lane = $1 >> 7",
         &[pg_sys::INT8OID],
         &[id.into()],
-        false,
+        mutating,
     );
     let mut out = Vec::new();
     for (i, row) in table.enumerate() {
@@ -382,20 +455,50 @@ pub fn clear(client: &SpiClient<'_>, lanes: &[i64]) {
         &[lanes.to_vec().into()],
         true,
     );
+    let sql = if windows_supported(client) {
+        "UPDATE rrd.lane SET pending = 0, held = 0 WHERE lane = ANY($1) AND pending <> 0"
+    } else {
+        "UPDATE rrd.lane SET pending = 0 WHERE lane = ANY($1) AND pending <> 0"
+    };
     run(
         client,
-        "UPDATE rrd.lane SET pending = 0 WHERE lane = ANY($1) AND pending <> 0",
+        sql,
         &[pg_sys::INT8ARRAYOID],
         &[lanes.to_vec().into()],
         true,
     );
 }
 
-/// Lanes with pending points, in order, with their counts.
+/// Puts back, after [`clear`], the points a fold held back in lateness
+/// windows: one journal row per lane, counted as pending and held.
+pub fn hold(client: &SpiClient<'_>, rows: &[(i64, &LaneRow)]) {
+    if rows.is_empty() {
+        return;
+    }
+    append(client, rows);
+    let lanes: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let counts: Vec<i64> = rows.iter().map(|r| r.1.len() as i64).collect();
+    run(
+        client,
+        "UPDATE rrd.lane l SET pending = u.n, held = u.n \
+         FROM ROWS FROM (pg_catalog.unnest($1::int8[]), pg_catalog.unnest($2::int8[])) AS u(lane, n) \
+         WHERE l.lane = u.lane",
+        &[pg_sys::INT8ARRAYOID, pg_sys::INT8ARRAYOID],
+        &[lanes.into(), counts.into()],
+        true,
+    );
+}
+
+/// Lanes with points a fold could apply (more pending than held back), in
+/// order, with their pending counts.
 pub fn pending_lanes(client: &SpiClient<'_>) -> Vec<(i64, i64)> {
     run(
         client,
-        "SELECT lane, pending FROM rrd.lane WHERE pending > 0 ORDER BY lane",
+        if windows_supported(client) {
+            "SELECT lane, pending FROM rrd.lane WHERE pending > held ORDER BY lane"
+        } else {
+            "SELECT lane, pending FROM rrd.lane WHERE pending > 0 ORDER BY lane"
+        },
         &[],
         &[],
         true,

@@ -294,7 +294,7 @@ fn merge_pending(client: &SpiClient<'_>, series: &mut [&mut Series]) -> Result<(
     let mut points: HashMap<i64, Vec<(i64, Value)>> = HashMap::new();
     if let [one] = series {
         // One series: the server picks its points out of the lane's rows.
-        points.insert(one.id, super::journal::points_of(client, one.id)?);
+        points.insert(one.id, super::journal::points_of(client, one.id, false)?);
     } else {
         let mut lanes: Vec<i64> = series.iter().map(|s| lane_of(s.id)).collect();
         lanes.sort_unstable();

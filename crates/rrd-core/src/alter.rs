@@ -29,6 +29,8 @@ pub struct Tuning {
     pub ds_name: Option<String>,
     /// New xff of one archive (by 0-based index).
     pub xff: Option<(usize, f64)>,
+    /// Lateness window, seconds (docs/late.md); 0 removes it.
+    pub lateness: Option<u64>,
 }
 
 /// Newest slot of an archive of `seconds_per_row` when the last update was
@@ -95,6 +97,9 @@ pub fn tune(def: &Definition, state: &State, t: &Tuning) -> Result<(Definition, 
             )));
         }
         new.archives[a].xff = xff;
+    }
+    if let Some(w) = t.lateness {
+        new.lateness = w;
     }
     Ok((checked(new, "tune")?, st))
 }

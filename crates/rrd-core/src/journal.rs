@@ -317,6 +317,37 @@ impl Window {
     }
 }
 
+/// [`check_point`] for a late point of series `name` (at or before its
+/// newest, `tip`): checked and taken into `window`, or refused or skipped
+/// as `check_point` refuses or skips. The tip stays the newest point's.
+#[allow(clippy::too_many_arguments)] // the point, its series and its batch
+pub fn check_late(
+    def: &Definition,
+    name: &str,
+    tip: &Tip,
+    window: &mut Window,
+    pos: u64,
+    t_us: i64,
+    value: &Value,
+    on_bad: OnBad,
+    scratch: &mut String,
+) -> Result<Checked> {
+    match window.insert(def, t_us, value, scratch) {
+        Ok(()) => Ok(Checked::In(tip.clone())),
+        Err(e) => {
+            let e = batch::named(name, t_us, tip.last_up, e);
+            if on_bad == OnBad::Skip && batch::refusable(&e) {
+                Ok(Checked::Skipped)
+            } else {
+                Err(RrdError::InBatch {
+                    pos,
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+}
+
 /// The tip after one point, or its refusal.
 fn step(
     def: &Definition,
