@@ -127,12 +127,14 @@ doctest: test-cluster
 # The same traces one update per call, then through the batch forms (arrays, rrd.points),
 # then with a tune, resize, added or dropped archive between two halves; then rrd.explain of every
 # NULL of the traces' fetches, each reason checked against the trace.
+# late points: the traces shuffled inside a lateness window, against rrdtool fed in order.
 differential: test-cluster
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path mixed --rollbacks
 	@$(TEST_ENV) $(PY) pgrx-tests/differential.py --exact --path many --heavy --traces 40
 	@$(TEST_ENV) $(PY) pgrx-tests/alter_differential.py
 	@$(TEST_ENV) $(PY) pgrx-tests/explain_differential.py --traces 100
+	@$(TEST_ENV) $(PY) pgrx-tests/late_differential.py --traces 100
 
 # Two real sessions, a cancelled batch, pg_dump and pg_restore -j 4, a hot
 # standby made from the test cluster, rings at the 100M-slot limit.

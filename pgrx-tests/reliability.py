@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 START = "<!-- reliability-table-start -->"
 END = "<!-- reliability-table-end -->"
 # The order of the suites in the table (make test's order); others after them by name.
-ORDER = ["regress", "doctest", "differential", "alter_differential", "explain", "holes", "journal", "listener",
+ORDER = ["regress", "doctest", "differential", "alter_differential", "explain", "late", "holes", "journal", "listener",
          "grafana", "graph", "graphite", "interop", "pgbench", "upgrade", "plproxy", "sqlfuzz", "fuzz"]
 
 
