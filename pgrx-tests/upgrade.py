@@ -14,7 +14,9 @@ strictness, security and settings; every table, column, constraint,
 index, trigger, view and sequence; the privileges on them; the tables
 pg_dump keeps), read the same (every archive of every series, rrd.pending,
 rrd.info), and take the same new writes, the new version's own included
-(update strings, rrd.dump, rrd.import_rrdtool of that dump), with
+(update strings, rrd.dump, rrd.import_rrdtool of that dump, a series with
+a lateness window, which the library refuses with 0A000 before the
+update), with
 rrd.verify clean on both. With RELIABILITY_DIR set, writes upgrade.json.
 """
 
@@ -37,6 +39,7 @@ DEFS = [
     ("u.derive.{}", "--step 60 DS:v:DERIVE:120:U:U RRA:MIN:0.5:1:60"),
 ]
 T0 = 1_767_225_600  # 2026-01-01
+LATE_DEF = "--step 10 --lateness 30 DS:v:GAUGE:20:U:U RRA:AVERAGE:0.5:1:100"
 
 OBJECTS = {
     "functions": """
@@ -180,6 +183,13 @@ def main():
                     write_all(conn, names, 60, 90)
                 before = reads(old, n_old)
                 check(before["pending"][0][0] > 0, "points are pending in the journal before the update")
+                # A lateness window needs the new tables: refused before the update, nothing made.
+                try:
+                    old.execute("SELECT rrd.create('u.late', %s, to_timestamp(%s))", (LATE_DEF, T0))
+                    check(False, f"{version}: a lateness window was taken before the update")
+                except psycopg.Error as e:
+                    check(e.sqlstate == "0A000", f"{version}: a lateness window before the update gave "
+                                                 f"{e.sqlstate}: {e}")
                 old.execute("ALTER EXTENSION pg_rrd UPDATE")
                 target = rows(new, "SELECT extversion FROM pg_extension WHERE extname = 'pg_rrd'")[0][0]
                 check(rows(old, "SELECT extversion FROM pg_extension WHERE extname = 'pg_rrd'") == [(target,)],
@@ -193,6 +203,12 @@ def main():
                 check(reads(old, n_old) == reads(new, n_new), f"{version}: reads differ from a fresh {target}")
                 for conn, names in ((old, n_old), (new, n_new)):
                     write_all(conn, names, 90, 120, text=True)
+                    # Late points, through the new lateness argument.
+                    conn.execute("SELECT rrd.create('u.late', %s, to_timestamp(%s), lateness => '30 s')",
+                                 (LATE_DEF.replace("--lateness 30 ", ""), T0))
+                    for dt in (10, 30, 20, 50, 40, 45):
+                        conn.execute("SELECT rrd.update('u.late', to_timestamp(%s), %s)", (T0 + dt, float(dt)))
+                    names["late"] = ["u.late"]
                     dump = conn.execute("SELECT rrd.dump(%s)", (names["u.counter"][1],)).fetchone()[0]
                     conn.execute("SELECT rrd.import_rrdtool('u.copy', %s)", (dump,))
                     names["copy"] = ["u.copy"]

@@ -357,7 +357,7 @@ CREATE  FUNCTION rrd."create"(
 ) RETURNS bigint /* i64 */
 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'create_wrapper';
+AS 'MODULE_PATHNAME', 'create_with_window_wrapper';
 
 DROP FUNCTION rrd.tune(text, interval, double precision, double precision, text, text, integer, double precision);
 -- src/tune.rs
@@ -375,4 +375,4 @@ CREATE  FUNCTION rrd."tune"(
 ) RETURNS rrd.Rrd /* rrd_core::... */
 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'tune_wrapper';
+AS 'MODULE_PATHNAME', 'tune_with_window_wrapper';

@@ -41,7 +41,7 @@ fn load_named_with<T>(
 /// `lateness` sets the series' lateness window (docs/late.md), as
 /// `--lateness` in the definition does.
 #[pg_extern(name = "create")]
-fn create(
+fn create_with_window(
     name: Option<&str>,
     def: Option<Rrd>,
     start: default!(Option<TimestampWithTimeZone>, "NULL"),
@@ -60,6 +60,21 @@ fn create(
             create_inner(name, def, start, chunk_width, meta, json(tags, "tags")?)
         })
         .or_raise()
+}
+
+/// `rrd.create` as a 0.1.0 catalog declares it (without `lateness`), for
+/// the time the new library serves such a catalog, until `ALTER EXTENSION
+/// pg_rrd UPDATE`: the same C symbol, no SQL of its own.
+#[pg_extern(name = "create", sql = false)]
+fn create(
+    name: Option<&str>,
+    def: Option<Rrd>,
+    start: Option<TimestampWithTimeZone>,
+    chunk_width: Option<i32>,
+    meta: Option<Json>,
+    tags: Option<Json>,
+) -> i64 {
+    create_with_window(name, def, start, chunk_width, meta, tags, None)
 }
 
 fn create_inner(

@@ -57,8 +57,8 @@ fn bound(v: Option<f64>, label: &str, open: f64) -> Result<Option<Option<f64>>> 
 /// rows are kept as they are; the settings apply from the next update, and
 /// the points a window held back are folded first.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern]
-fn tune(
+#[pg_extern(name = "tune")]
+fn tune_with_window(
     name: Option<&str>,
     heartbeat: default!(Option<Interval>, "NULL"),
     min: default!(Option<f64>, "NULL"),
@@ -73,6 +73,23 @@ fn tune(
         name, heartbeat, min, max, kind, ds_name, archive, xff, lateness,
     )
     .or_raise()
+}
+
+/// `rrd.tune` as a 0.1.0 catalog declares it (without `lateness`), until
+/// `ALTER EXTENSION pg_rrd UPDATE`: the same C symbol, no SQL of its own.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "tune", sql = false)]
+fn tune(
+    name: Option<&str>,
+    heartbeat: Option<Interval>,
+    min: Option<f64>,
+    max: Option<f64>,
+    kind: Option<&str>,
+    ds_name: Option<&str>,
+    archive: Option<i32>,
+    xff: Option<f64>,
+) -> Rrd {
+    tune_inner(name, heartbeat, min, max, kind, ds_name, archive, xff, None).or_raise()
 }
 
 #[allow(clippy::too_many_arguments)]
