@@ -5,6 +5,7 @@
 //! rows per 128 series, whatever the series. `flush` folds the points into
 //! the rings later; every read applies what is still pending.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -334,16 +335,18 @@ impl Windows {
         id: i64,
         fresh: &[(i64, Value)],
     ) -> std::result::Result<&mut Window, TipsError> {
-        if !self.0.contains_key(&id) {
-            let (_, last_up, last_ds) = stored::state_tips(client, &[id])
-                .into_iter()
-                .next()
-                .ok_or(Gone)?;
-            let mut points = stored::points_of(client, id, true)?;
-            points.extend_from_slice(fresh);
-            let settled = Tip::of_last(last_up, last_ds.as_deref());
-            self.0.insert(id, Window::new(settled, points));
+        match self.0.entry(id) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let (_, last_up, last_ds) = stored::state_tips(client, &[id])
+                    .into_iter()
+                    .next()
+                    .ok_or(Gone)?;
+                let mut points = stored::points_of(client, id, true)?;
+                points.extend_from_slice(fresh);
+                let settled = Tip::of_last(last_up, last_ds.as_deref());
+                Ok(e.insert(Window::new(settled, points)))
+            }
         }
-        Ok(self.0.get_mut(&id).expect("just read"))
     }
 }
