@@ -11,7 +11,9 @@ series with a lateness window W (random, up to the finest archive's span),
 in a shuffled order: each update is sent at its time plus a random delay
 shorter than W, so that every one arrives no more than W after a newer one.
 They go one a call (`rrd.update(name, t, v)`) or in runs of a call
-(`rrd.update(name, t[], v[])`), some traces in one transaction, with
+(`rrd.update(name, t[], v[])`, `INSERT INTO rrd.points`, or
+`rrd.update(names[], t[], v[])` with a point of a companion series, which
+takes the path of many series), some traces in one transaction, with
 `rrd.flush()` and `rrd.flush(name)` at random moments between them (each
 fold holding back the window). Then every fetch of the trace must give
 rrdtool's rows, to the bit:
@@ -39,6 +41,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import differential as d  # noqa: E402
 from reliability import record  # noqa: E402
+
+
+DEBUG = False
+COMPANION = "late.companion"
+COMPANION_T0 = 1_000_000_000
 
 
 def finest_span(tr):
@@ -78,7 +85,21 @@ def send(cur, tr, rng, deliveries, counts):
             continue
         times = ", ".join(d.sql_time(sec, usec) for _, sec, usec, _ in run)
         values = ",".join(float_elem(u[3]) for u in run)
-        cur.execute("SELECT rrd.update(%s, ARRAY[%s], '{%s}'::float8[])" % (d.q(tr.name), times, values))
+        form = rng.random()
+        if form < 0.3:
+            # Many series in one statement: a point of the companion series
+            # (another lane mate) goes with them.
+            counts["companion"] += 1
+            cur.execute("SELECT rrd.update(ARRAY[%s, %s], ARRAY[%s, to_timestamp(%d)], '{%s,1}'::float8[])"
+                        % (", ".join([d.q(tr.name)] * len(run)), d.q(COMPANION), times,
+                           COMPANION_T0 + counts["companion"], values))
+        elif form < 0.5:
+            cur.execute("INSERT INTO rrd.points (name, t, v) VALUES %s"
+                        % ", ".join("(%s, %s, %s)" % (d.q(tr.name), d.sql_time(sec, usec),
+                                                     "NULL" if v is None else "'%s'::float8" % float_elem(v))
+                                    for _, sec, usec, v in run))
+        else:
+            cur.execute("SELECT rrd.update(%s, ARRAY[%s], '{%s}'::float8[])" % (d.q(tr.name), times, values))
 
 
 def fetch_all(cur, tr):
@@ -124,9 +145,19 @@ def check_trace(conn, tr, rng, problems, counts):
     try:
         send(cur, tr, rng, deliveries, counts)
     except psycopg.Error as e:
-        problems.append("%s (window %d s): %s" % (tr.name, w, str(e).strip().split("\n")[0]))
+        sent = (cur._query.query or b"").decode()[:300] if getattr(cur, "_query", None) else ""
+        problems.append("%s (window %d s): %s\n    at: %s" % (tr.name, w, str(e).strip().split("\n")[0], sent))
         if in_tx:
             cur.execute("ROLLBACK")
+        if DEBUG:
+            print(sent)
+            for q in ("SELECT st.last_up, st.last_ds FROM rrd.state st JOIN rrd.series s ON s.id = st.series_id "
+                      "WHERE s.name = %s",
+                      "SELECT l.tips[(s.id & 127) + 1] / 4, l.pending, l.held FROM rrd.lane l JOIN rrd.series s "
+                      "ON l.lane = s.id >> 7 WHERE s.name = %s"):
+                print(cur.execute(q, (tr.name,)).fetchall())
+            print(sorted(cur.execute("SELECT j.t, j.slots FROM rrd.journal j JOIN rrd.series s ON j.lane = s.id >> 7 "
+                                     "WHERE s.name = %s", (tr.name,)).fetchall()))
         return
     compare(tr, fetch_all(cur, tr), "pending", problems, counts)
     if tr.updates:
@@ -165,15 +196,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--traces", type=int, default=100)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--only", type=int, help="run only this trace, printing what pg_rrd holds at a failure")
     args = ap.parse_args()
     d.EXACT = True
+    global DEBUG
+    DEBUG = args.only is not None
     conn = psycopg.connect(autocommit=True)
     conn.execute("SET TIME ZONE 'UTC'")
     files = d.Files()
     problems = []
-    counts = {"rows": 0, "updates": 0, "late": 0, "folds": 0, "refused": 0}
+    counts = {"rows": 0, "updates": 0, "late": 0, "folds": 0, "refused": 0, "companion": 0}
+    conn.execute("SELECT rrd.drop(name) FROM rrd.series WHERE name = %s", (COMPANION,))
+    conn.execute("SELECT rrd.create(%s, '--step 10 DS:x:GAUGE:20:U:U RRA:AVERAGE:0.5:1:10', "
+                 "to_timestamp(%s), lateness => '10 s')", (COMPANION, COMPANION_T0))
     try:
-        for n in range(args.traces):
+        for n in range(args.traces) if args.only is None else [args.only]:
             tr = d.make_trace(args.seed, n, files)
             tr.name = "late.%d.%d" % (args.seed, n)
             files.current = tr.name
@@ -182,12 +219,13 @@ def main():
             check_trace(conn, tr, rng, problems, counts)
             if len(problems) > before:
                 print("late: trace %d: %s" % (n, problems[before]))
+        conn.execute("SELECT rrd.drop(%s)", (COMPANION,))
     finally:
         files.close()
-    print("late: %d traces, %d updates (%d delivered before an older one), %d folds between them, "
-          "%d rows compared three times, %d points outside the window refused; %d problems"
-          % (args.traces, counts["updates"], counts["late"], counts["folds"], counts["rows"],
-             counts["refused"], len(problems)))
+    print("late: %d traces, %d updates (%d delivered before an older one, %d statements of many series), "
+          "%d folds between them, %d rows compared three times, %d points outside the window refused; "
+          "%d problems" % (args.traces, counts["updates"], counts["late"], counts["companion"], counts["folds"],
+                           counts["rows"], counts["refused"], len(problems)))
     for p in problems[:20]:
         print("  " + p)
     record("late", "late points against rrdtool in order", counts["updates"], len(problems),
