@@ -33,21 +33,11 @@ thread_local! {
 /// library serves until `ALTER EXTENSION pg_rrd UPDATE`, where writes go on
 /// without a record.
 fn present(client: &SpiClient<'_>) -> bool {
-    if PRESENT.get() {
-        return true;
-    }
-    let found = run(
+    super::catalog_has(
         client,
+        &PRESENT,
         "SELECT pg_catalog.to_regclass('rrd.unknown_spans') IS NOT NULL",
-        &[],
-        &[],
-        false,
     )
-    .next()
-    .and_then(|row| spi(row.get::<bool>(1)))
-    .unwrap_or(false);
-    PRESENT.set(found);
-    found
 }
 
 const LOAD: &str = "SELECT start_us, since_us, span_from, span_to, cause, detail \

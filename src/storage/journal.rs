@@ -111,23 +111,13 @@ thread_local! {
 /// that the new library serves until `ALTER EXTENSION pg_rrd UPDATE`,
 /// where no series has a lateness window (their creation is refused).
 pub fn windows_supported(client: &SpiClient<'_>) -> bool {
-    if HELD.get() {
-        return true;
-    }
-    let found = run(
+    super::catalog_has(
         client,
+        &HELD,
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute \
          WHERE attrelid = 'rrd.lane'::pg_catalog.regclass AND attname = 'held' \
          AND NOT attisdropped)",
-        &[],
-        &[],
-        false,
     )
-    .next()
-    .and_then(|row| spi(row.get::<bool>(1)))
-    .unwrap_or(false);
-    HELD.set(found);
-    found
 }
 
 /// Refuses a lateness window under a catalog that cannot hold one back.

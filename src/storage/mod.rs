@@ -154,3 +154,23 @@ pub fn extension_installed(client: &SpiClient<'_>) -> bool {
             .unwrap_or(false)
     })
 }
+
+/// Whether the catalog has what `probe` (a query of one boolean) asks
+/// after, for the objects 0.2.0 adds that a 0.1.0 catalog, which the new
+/// library serves until `ALTER EXTENSION pg_rrd UPDATE`, lacks. Once seen,
+/// `seen` keeps the answer for the life of the backend.
+pub(crate) fn catalog_has(
+    client: &SpiClient<'_>,
+    seen: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+    probe: &'static str,
+) -> bool {
+    if seen.get() {
+        return true;
+    }
+    let found = run(client, probe, &[], &[], false)
+        .next()
+        .and_then(|row| crate::sqlstate::spi(row.get::<bool>(1)))
+        .unwrap_or(false);
+    seen.set(found);
+    found
+}

@@ -205,17 +205,28 @@ pub fn check_point(
         Ok(None) => Err(RrdError::Corrupt {
             msg: format!("series \"{name}\": the text of its last input is unknown"),
         }),
-        Err(e) => {
-            let e = batch::named(name, t_us, tip.last_up, e);
-            if on_bad == OnBad::Skip && batch::refusable(&e) {
-                Ok(Checked::Skipped)
-            } else {
-                Err(RrdError::InBatch {
-                    pos,
-                    source: Box::new(e),
-                })
-            }
-        }
+        Err(e) => refused(name, tip, pos, t_us, on_bad, e),
+    }
+}
+
+/// A point the engine refuses, named as a batch names it: skipped with
+/// `OnBad::Skip` when it may be, or the batch's error.
+fn refused(
+    name: &str,
+    tip: &Tip,
+    pos: u64,
+    t_us: i64,
+    on_bad: OnBad,
+    e: RrdError,
+) -> Result<Checked> {
+    let e = batch::named(name, t_us, tip.last_up, e);
+    if on_bad == OnBad::Skip && batch::refusable(&e) {
+        Ok(Checked::Skipped)
+    } else {
+        Err(RrdError::InBatch {
+            pos,
+            source: Box::new(e),
+        })
     }
 }
 
@@ -334,17 +345,7 @@ pub fn check_late(
 ) -> Result<Checked> {
     match window.insert(def, t_us, value, scratch) {
         Ok(()) => Ok(Checked::In(tip.clone())),
-        Err(e) => {
-            let e = batch::named(name, t_us, tip.last_up, e);
-            if on_bad == OnBad::Skip && batch::refusable(&e) {
-                Ok(Checked::Skipped)
-            } else {
-                Err(RrdError::InBatch {
-                    pos,
-                    source: Box::new(e),
-                })
-            }
-        }
+        Err(e) => refused(name, tip, pos, t_us, on_bad, e),
     }
 }
 
