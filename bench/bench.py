@@ -1684,6 +1684,10 @@ def checks(rows):
         if n1:
             add("reads >= 8x the naive range read", f1.rate >= 8 * n1.rate,
                 f"{f1.rate / n1.rate:.2f}x ({f1.contender} vs {n1.contender})")
+    a2, n2 = find(rows, "R2", "pg_rrd rrd.aggregate()"), ref_of(rows, "R2")
+    if a2 and n2 and a2.rate and n2.rate:
+        add("R2 rrd.aggregate() >= 10x the naive avg() over a year", a2.rate >= 10 * n2.rate,
+            f"{a2.rate / n2.rate:.2f}x")
     p3 = next((r for r in rows if r.workload == "R3" and r.extra.get("pending_read") and not r.missing), None)
     if p3 and "vs_flushed" in p3.extra:
         x = p3.extra["vs_flushed"]

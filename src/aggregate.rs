@@ -1,20 +1,22 @@
 //! Aggregates inside the store (docs/aggregate.md): `rrd.aggregate` sums up
 //! the rows `rrd.fetch` would return for a range, from the chunk rows
-//! directly (`rrd_core::stats`), and `rrd.aggregate_many` /
+//! directly, scanned row by row (`rrd_core::stats`), and `rrd.aggregate_many` /
 //! `rrd.aggregate_tagged` do it for each series of a pattern or tags.
 
 use pgrx::prelude::*;
-use pgrx::spi::Spi;
+use pgrx::spi::{Spi, SpiClient};
 
+use rrd_core::def::Cf;
 use rrd_core::error::{Result, RrdError};
-use rrd_core::stats::{self, Summary};
+use rrd_core::ring::Ring;
+use rrd_core::stats::{self, Source, Summary};
 
 use crate::args::{required, timestamptz, Json};
 use crate::catalog::{find_names, tagged_names};
-use crate::fetch::{fetch_args, range_secs, reader, series_reader, Reader};
+use crate::fetch::{fetch_args, range_secs, read_plan};
 use crate::interrupts;
 use crate::sqlstate::OrRaise;
-use crate::storage;
+use crate::storage::{self, Series};
 
 /// One row of aggregates, as SQL gets it.
 type Row = (
@@ -41,21 +43,39 @@ fn fraction(percentile: Option<f64>) -> Result<Option<f64>> {
     }
 }
 
-/// The aggregates of one reader's slots.
-fn summary(r: &Reader, percentile: Option<f64>) -> Result<Row> {
+/// The aggregates of the rows a fetch of one loaded series returns,
+/// summed up while its chunk rows are scanned, one row at a time.
+fn summary(
+    client: &SpiClient<'_>,
+    series: &Series,
+    cf: Cf,
+    (start, stop): (i64, i64),
+    resolution: i64,
+    percentile: Option<f64>,
+) -> Result<Row> {
+    let p = read_plan(series, cf, start, stop, resolution)?;
+    let ring = Ring::new(series.def.archives[p.archive].rows, series.width);
+    let src = Source {
+        ring,
+        holes: &series.holes[p.archive],
+        pending: series.pending.get(p.archive),
+        latest: p.latest,
+        step: p.step,
+    };
     let mut runs = 0usize;
-    let s: Summary = stats::summarize(
-        &r.slots,
-        r.latest,
-        r.step,
-        r.first,
-        r.last,
-        percentile,
-        &mut || {
-            interrupts::every(runs);
-            runs += 1;
-        },
-    );
+    let mut tick = || {
+        interrupts::every(runs);
+        runs += 1;
+    };
+    let mut scan = |range: (u32, u32), sink: &mut dyn FnMut(u32, &[f64])| {
+        storage::chunk::scan_chunks(client, series.id, p.archive, range, sink)
+    };
+    let s = stats::summarize_scan(&src, p.first, p.last, percentile, &mut tick, &mut scan);
+    row(s)
+}
+
+/// One summary as SQL gets it.
+fn row(s: Summary) -> Result<Row> {
     let at = |p: Option<(i64, f64)>| -> Result<Option<TimestampWithTimeZone>> {
         p.map(|(t, _)| timestamptz(t.saturating_mul(rrd_core::time::US)))
             .transpose()
@@ -120,8 +140,13 @@ fn aggregate_inner(
     percentile: Option<f64>,
 ) -> Result<Row> {
     let percentile = fraction(percentile)?;
-    let (_, r, _, _) = reader(name, cf, start, stop, resolution)?;
-    summary(&r, percentile)
+    let name = required(name, "series name")?;
+    let (cf, resolution) = fetch_args(cf, resolution)?;
+    let range = range_secs(start, stop)?;
+    Spi::connect_mut(|client| {
+        let series = storage::state::load_current(client, name)?;
+        summary(client, &series, cf, range, resolution, percentile)
+    })
 }
 
 /// One row of aggregates per series of `names`, read one series at a time.
@@ -143,8 +168,7 @@ fn aggregate_names(
         for name in names {
             // A series dropped since its name was found is left out.
             if let Some(series) = loaded.remove(&name) {
-                let r = series_reader(client, &series, cf, start, stop, resolution)?;
-                let row = summary(&r, percentile)?;
+                let row = summary(client, &series, cf, (start, stop), resolution, percentile)?;
                 out.push((name, row));
             }
         }

@@ -174,6 +174,50 @@ fn named_reader(name: &str, cf: Cf, start: i64, stop: i64, resolution: i64) -> R
     })
 }
 
+/// What a fetch of one loaded series reads: the rows it returns and the
+/// archive they come from, planned and checked, nothing read yet.
+pub(crate) struct ReadPlan {
+    /// First and last slot returned (by end time / step); empty if first > last.
+    pub(crate) first: i64,
+    pub(crate) last: i64,
+    /// Seconds per row.
+    pub(crate) step: i64,
+    pub(crate) latest: i64,
+    /// The archive read.
+    pub(crate) archive: usize,
+    /// The slots both in the range and in the ring (empty if lo > hi).
+    lo: i64,
+    hi: i64,
+}
+
+/// The read of one loaded series, planned as its fetch plans it.
+pub(crate) fn read_plan(
+    series: &Series,
+    cf: Cf,
+    start: i64,
+    stop: i64,
+    resolution: i64,
+) -> Result<ReadPlan> {
+    let last = time::floor_secs(series.state.last_up);
+    let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
+    let rows = series.def.archives[p.archive].rows;
+    // Every label must be a valid timestamptz before any row is sent.
+    let out_of_range = || RrdError::TimeRange {
+        msg: format!("fetch end {} is out of range", p.end),
+    };
+    timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
+    Ok(ReadPlan {
+        first: p.start / p.step + 1,
+        last: p.end / p.step,
+        step: p.step,
+        latest: p.latest,
+        archive: p.archive,
+        // Only the chunks of slots both in the range and in the ring.
+        lo: (p.start / p.step + 1).max(p.latest - rows as i64 + 1),
+        hi: (p.end / p.step).min(p.latest),
+    })
+}
+
 /// The reader of one loaded series.
 pub(crate) fn series_reader(
     client: &SpiClient<'_>,
@@ -183,21 +227,11 @@ pub(crate) fn series_reader(
     stop: i64,
     resolution: i64,
 ) -> Result<Reader> {
-    let last = time::floor_secs(series.state.last_up);
-    let p = plan::plan(&series.def, last, cf, start, stop, resolution)?;
-    let rows = series.def.archives[p.archive].rows;
-    // Only the chunks of slots both in the range and in the ring.
-    let lo = (p.start / p.step + 1).max(p.latest - rows as i64 + 1);
-    let hi = (p.end / p.step).min(p.latest);
-    let slots = storage::chunk::read_slots(client, series, p.archive, lo, hi);
-    // Every label must be a valid timestamptz before any row is sent.
-    let out_of_range = || RrdError::TimeRange {
-        msg: format!("fetch end {} is out of range", p.end),
-    };
-    timestamptz(p.end.checked_mul(time::US).ok_or_else(out_of_range)?)?;
+    let p = read_plan(series, cf, start, stop, resolution)?;
+    let slots = storage::chunk::read_slots(client, series, p.archive, p.lo, p.hi);
     Ok(Reader {
-        first: p.start / p.step + 1,
-        last: p.end / p.step,
+        first: p.first,
+        last: p.last,
         step: p.step,
         latest: p.latest,
         archive: p.archive,

@@ -459,3 +459,256 @@ pub fn read_slots(client: &SpiClient<'_>, series: &Series, a: usize, lo: i64, hi
         chunks,
     }
 }
+
+/// Hands chunk rows `from..=to` of archive `a` of series `id` to `each`,
+/// upwards by chunk number, each as the slice of its `dp` array where it
+/// lies in its page: nothing is copied or kept, so a year of slots costs
+/// one pass over its pages. It reads what a read-only statement of the
+/// calling query would see (the active snapshot) through the table's
+/// primary key, after the same privilege check (SELECT on `rrd.chunk`).
+/// A table under row-level security, or a call with no active snapshot, is
+/// read through SPI instead. A row whose array is not a one-dimensional
+/// array of doubles, which no pg_rrd statement writes, is left out.
+pub fn scan_chunks(
+    client: &SpiClient<'_>,
+    id: i64,
+    a: usize,
+    (from, to): (u32, u32),
+    each: &mut dyn FnMut(u32, &[f64]),
+) {
+    if from > to {
+        return;
+    }
+    // SAFETY: catalog lookups inside a transaction; a relation opened here
+    // is closed here (its lock kept to the end of the transaction, as a
+    // statement keeps it), and an error on the way releases both the scan
+    // and the relation with the transaction's resources.
+    unsafe {
+        let table = if pg_sys::ActiveSnapshotSet() {
+            ChunkTable::open()
+        } else {
+            None
+        };
+        let Some(t) = table else {
+            let list: Vec<i32> = (from..=to).map(|c| c as i32).collect();
+            for (c, dp) in read_chunks(client, id, a, Some(list)) {
+                each(c, &dp);
+            }
+            return;
+        };
+        t.scan(id, a as i16, (from as i32, to as i32), each);
+        t.close();
+    }
+}
+
+/// `rrd.chunk` and its primary key, opened for a direct scan.
+struct ChunkTable {
+    rel: pg_sys::Relation,
+    index: pg_sys::Relation,
+    /// Attribute numbers of `chunk` and `dp`.
+    chunk: i32,
+    dp: i32,
+}
+
+impl ChunkTable {
+    /// Opens the table for reading, or `None` when a direct scan would not
+    /// read what a statement reads (row-level security on the table, an
+    /// unexpected primary key). Raises PostgreSQL's own error without
+    /// SELECT on it.
+    unsafe fn open() -> Option<ChunkTable> {
+        use pg_sys::*;
+        // SAFETY: the caller's (catalog lookups in a transaction).
+        unsafe {
+            let ns = get_namespace_oid(c"rrd".as_ptr(), false);
+            let relid = get_relname_relid(c"chunk".as_ptr(), ns);
+            if relid == InvalidOid {
+                return None;
+            }
+            let acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT as AclMode);
+            if acl != AclResult::ACLCHECK_OK {
+                aclcheck_error(acl, ObjectType::OBJECT_TABLE, c"chunk".as_ptr());
+            }
+            if check_enable_rls(relid, InvalidOid, false)
+                == CheckEnableRlsResult::RLS_ENABLED as i32
+            {
+                return None;
+            }
+            let att = |name: &std::ffi::CStr| i32::from(get_attnum(relid, name.as_ptr()));
+            let (series_id, archive, chunk, dp) = (
+                att(c"series_id"),
+                att(c"archive"),
+                att(c"chunk"),
+                att(c"dp"),
+            );
+            let rel = table_open(relid, AccessShareLock as LOCKMODE);
+            let pk = RelationGetPrimaryKeyIndex(rel);
+            if pk == InvalidOid || dp <= 0 || chunk <= 0 {
+                table_close(rel, NoLock as LOCKMODE);
+                return None;
+            }
+            let index = index_open(pk, AccessShareLock as LOCKMODE);
+            let form = (*index).rd_index;
+            // The key must be (series_id, archive, chunk), in that order.
+            let keys = (*form).indkey.values.as_slice((*form).indnkeyatts as usize);
+            if keys
+                .iter()
+                .map(|&k| i32::from(k))
+                .ne([series_id, archive, chunk])
+            {
+                index_close(index, NoLock as LOCKMODE);
+                table_close(rel, NoLock as LOCKMODE);
+                return None;
+            }
+            Some(ChunkTable {
+                rel,
+                index,
+                chunk,
+                dp,
+            })
+        }
+    }
+
+    /// Chunk rows `from..=to` of archive `a` of series `id`, in key order.
+    unsafe fn scan(
+        &self,
+        id: i64,
+        a: i16,
+        (from, to): (i32, i32),
+        each: &mut dyn FnMut(u32, &[f64]),
+    ) {
+        use pg_sys::*;
+        // SAFETY: the relations are open; each tuple and the datums in it
+        // are used before the next is fetched, while the scan holds its
+        // page pinned.
+        unsafe {
+            let mut keys: [ScanKeyData; 4] = std::mem::zeroed();
+            let key = |k: &mut ScanKeyData, att: i16, strategy: u32, proc_: u32, arg: Datum| {
+                ScanKeyInit(k, att, strategy as StrategyNumber, Oid::from(proc_), arg)
+            };
+            key(
+                &mut keys[0],
+                1,
+                BTEqualStrategyNumber,
+                F_INT8EQ,
+                Datum::from(id),
+            );
+            key(
+                &mut keys[1],
+                2,
+                BTEqualStrategyNumber,
+                F_INT2EQ,
+                Datum::from(a),
+            );
+            key(
+                &mut keys[2],
+                3,
+                BTGreaterEqualStrategyNumber,
+                F_INT4GE,
+                Datum::from(from),
+            );
+            key(
+                &mut keys[3],
+                3,
+                BTLessEqualStrategyNumber,
+                F_INT4LE,
+                Datum::from(to),
+            );
+            let scan = systable_beginscan_ordered(
+                self.rel,
+                self.index,
+                GetActiveSnapshot(),
+                keys.len() as i32,
+                keys.as_mut_ptr(),
+            );
+            let desc = (*self.rel).rd_att;
+            let mut copy: Vec<f64> = Vec::new();
+            loop {
+                let tuple = systable_getnext_ordered(scan, ScanDirection::ForwardScanDirection);
+                if tuple.is_null() {
+                    break;
+                }
+                let mut null = false;
+                let c = heap_getattr(tuple, self.chunk, desc, &mut null);
+                if null {
+                    continue;
+                }
+                let c = c.value() as i32;
+                let dp = heap_getattr(tuple, self.dp, desc, &mut null);
+                if null || c < 0 {
+                    continue;
+                }
+                let stored = dp.cast_mut_ptr::<varlena>();
+                let plain = pg_detoast_datum(stored);
+                if let Some(slots) = doubles(plain, &mut copy) {
+                    prefetch(slots);
+                    each(c as u32, slots);
+                }
+                if plain != stored {
+                    pfree(plain.cast());
+                }
+            }
+            systable_endscan_ordered(scan);
+        }
+    }
+
+    unsafe fn close(self) {
+        // SAFETY: opened by `open`; the locks stay to the transaction's end.
+        unsafe {
+            pg_sys::index_close(self.index, pg_sys::NoLock as pg_sys::LOCKMODE);
+            pg_sys::table_close(self.rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        }
+    }
+}
+
+/// Asks for every cache line of `slots` at once: a row read from its page
+/// is rarely in the CPU's caches, and its lines then arrive together
+/// rather than one after the other as the sum walks them.
+fn prefetch(slots: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in slots.chunks(8) {
+        // SAFETY: a prefetch is a hint; it reads nothing and never faults.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+}
+
+/// The doubles of array `p` (detoasted) in place, or copied into `copy`
+/// with NULL elements as NaN; `None` for an array of another type or more
+/// than one dimension, which no pg_rrd statement writes.
+unsafe fn doubles(p: *mut pg_sys::varlena, copy: &mut Vec<f64>) -> Option<&[f64]> {
+    use pgrx::array::RawArray;
+    // SAFETY: `p` is a detoasted array of the column's type; its header
+    // is read before its elements, whose count and type it gives.
+    unsafe {
+        let mut raw = RawArray::from_ptr(std::ptr::NonNull::new(p.cast())?);
+        if raw.oid() != pg_sys::FLOAT8OID || raw.dims().len() > 1 {
+            return None;
+        }
+        let len = raw.len();
+        let data = raw.data::<f64>().cast::<f64>();
+        match raw.nulls() {
+            None if data.as_ptr().is_aligned() => {
+                Some(std::slice::from_raw_parts(data.as_ptr(), len))
+            }
+            nulls => {
+                // Elements follow one another, NULLs taking no room.
+                let bits = nulls.map(|n| n.as_ref());
+                copy.clear();
+                let mut next = data.as_ptr();
+                for i in 0..len {
+                    let known = bits.is_none_or(|b| b[i / 8] & (1 << (i % 8)) != 0);
+                    if known {
+                        copy.push(next.read_unaligned());
+                        next = next.add(1);
+                    } else {
+                        copy.push(f64::NAN);
+                    }
+                }
+                Some(copy)
+            }
+        }
+    }
+}
