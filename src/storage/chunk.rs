@@ -622,7 +622,8 @@ impl ChunkTable {
             );
             let desc = (*self.rel).rd_att;
             let mut copy: Vec<f64> = Vec::new();
-            loop {
+            for i in 0.. {
+                crate::interrupts::every(i);
                 let tuple = systable_getnext_ordered(scan, ScanDirection::ForwardScanDirection);
                 if tuple.is_null() {
                     break;
