@@ -213,7 +213,8 @@ BEGIN
         WHEN deadlock_detected OR serialization_failure THEN RAISE;
         WHEN OTHERS THEN
             INSERT INTO bench.errors (grp, script, client, sqlstate, message, names, t, at)
-            VALUES ('admin', 'admin_' || op, 0, SQLSTATE, SQLERRM, ARRAY[a.name], clock_timestamp(), clock_timestamp());
+            VALUES ('admin', 'admin_' || op, 0, SQLSTATE, SQLERRM, ARRAY[a.name], coalesce(t, clock_timestamp()),
+                    clock_timestamp());
     END;
 END $$;
 """
