@@ -179,14 +179,25 @@ pub fn new_name<'a>(name: &'a str, what: &str) -> Result<&'a str> {
     Ok(name)
 }
 
-/// A lateness window given as an interval (docs/late.md): whole seconds,
-/// 0 or more (0: none).
-pub fn lateness_secs(iv: Interval) -> Result<u64> {
+/// An interval of whole seconds, at least `least` (0 or 1), as the setting
+/// `what` takes it; a fraction or less is refused, naming the setting.
+pub fn whole_secs(iv: Interval, what: &str, least: u64) -> Result<u64> {
     let us = iv.as_micros();
-    if us < 0 || us % time::US as i128 != 0 {
+    if us < least as i128 * time::US as i128 || us % time::US as i128 != 0 {
+        let bound = if least == 0 {
+            "0 or more"
+        } else {
+            "at least 1"
+        };
         return Err(RrdError::param(format!(
-            "lateness must be a whole number of seconds, 0 or more, got {us} microseconds"
+            "{what} must be a whole number of seconds, {bound}, got {us} microseconds"
         )));
     }
     Ok(u64::try_from(us / time::US as i128).unwrap_or(u64::MAX))
+}
+
+/// A lateness window given as an interval (docs/late.md): whole seconds,
+/// 0 or more (0: none).
+pub fn lateness_secs(iv: Interval) -> Result<u64> {
+    whole_secs(iv, "lateness", 0)
 }

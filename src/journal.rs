@@ -165,10 +165,9 @@ fn tips_of(
         .iter()
         .map(|n| Tip::unpack(rows[&lane_of(n.id)].tips[slot_of(n.id)]))
         .collect();
-    // A DCOUNTER's or DDERIVE's check may need the text of its last input,
-    // which a lane does not keep: fold its points, then its state has it.
-    // A series with a lateness window takes its tip from its state and its
-    // pending points instead: a fold would hold the newest back.
+    // A series with a lateness window whose lane holds no tip, or one
+    // without its last input's text, takes it from its state and its
+    // pending points: a fold would hold the newest back.
     let mut scratch = String::new();
     for (n, t) in named.iter().zip(tips.iter_mut()) {
         let text_unknown = matches!(
@@ -185,6 +184,8 @@ fn tips_of(
             *t = Some(tip);
         }
     }
+    // A DCOUNTER's or DDERIVE's check may need the text of its last input,
+    // which a lane does not keep: fold its points, then its state has it.
     let wants_text = |n: &Named, t: &Option<Tip>| {
         matches!(n.def.ds.kind, DsKind::DCounter | DsKind::DDerive)
             && matches!(

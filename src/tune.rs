@@ -14,7 +14,6 @@ use rrd_core::alter::{self, Source, Tuning};
 use rrd_core::def::{self, DsKind};
 use rrd_core::error::{Result, RrdError};
 use rrd_core::ring::Stored;
-use rrd_core::time;
 
 /// Runs `f` on series `name` loaded under lock, its journal folded first.
 fn with_series<T>(
@@ -104,18 +103,9 @@ fn tune_inner(
     xff: Option<f64>,
     lateness: Option<Interval>,
 ) -> Result<Rrd> {
-    let heartbeat = match heartbeat {
-        None => None,
-        Some(iv) => {
-            let us = iv.as_micros();
-            if us < time::US as i128 || us % time::US as i128 != 0 {
-                return Err(RrdError::param(format!(
-                    "heartbeat must be a whole number of seconds, at least 1, got {us} microseconds"
-                )));
-            }
-            Some(u64::try_from(us / time::US as i128).unwrap_or(u64::MAX))
-        }
-    };
+    let heartbeat = heartbeat
+        .map(|iv| crate::args::whole_secs(iv, "heartbeat", 1))
+        .transpose()?;
     let lateness = lateness.map(crate::args::lateness_secs).transpose()?;
     let kind = match kind {
         None => None,

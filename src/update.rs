@@ -29,21 +29,12 @@ use crate::storage::journal::Hold;
 pub fn apply(batch: &Batch, on_bad: OnBad) -> Result<i64> {
     match batch.names.len() {
         0 => Ok(0),
-        1 if windowed(&batch.names[0])? => journal::append(batch, on_bad),
-        1 => direct(batch, on_bad),
+        1 => match direct(batch, on_bad)? {
+            Some(skipped) => Ok(skipped),
+            None => journal::append(batch, on_bad),
+        },
         _ => journal::append(batch, on_bad),
     }
-}
-
-/// Whether series `name` has a lateness window: its points then go to the
-/// journal, whose fold holds the window back (docs/late.md).
-fn windowed(name: &str) -> Result<bool> {
-    Spi::connect_mut(|client| {
-        Ok(storage::names::resolve(client, &[name], false)?[0]
-            .def
-            .lateness
-            > 0)
-    })
 }
 
 /// Applies the points of one series: runs them through the engine in
@@ -59,13 +50,20 @@ fn windowed(name: &str) -> Result<bool> {
 /// alone. If the journal holds points of the series, its lane is folded
 /// first. The series is then marked as written directly, so that the next
 /// journaling statement takes its tip from the state row.
-fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
+///
+/// `None`, with nothing written, when the series has a lateness window:
+/// its points go to the journal, whose fold holds the window back
+/// (docs/late.md).
+fn direct(batch: &Batch, on_bad: OnBad) -> Result<Option<i64>> {
     Spi::connect_mut(|client| {
         let names: Vec<&str> = batch.names.iter().map(String::as_str).collect();
         let generation = storage::names::generation();
         let named = storage::names::resolve(client, &names, false)?;
+        if named[0].def.lateness > 0 {
+            return Ok(None);
+        }
         if let Some(kept) = storage::buffer::keep(named[0].id, batch, on_bad) {
-            return kept;
+            return kept.map(Some);
         }
         storage::buffer::write_out()?;
         let mut loaded = storage::state::load_many(client, &names, false)?;
@@ -146,7 +144,7 @@ fn direct(batch: &Batch, on_bad: OnBad) -> Result<i64> {
             storage::journal::mark_direct(client, id);
             storage::buffer::own(names[0], written(w));
         }
-        Ok(skipped.iter().sum())
+        Ok(Some(skipped.iter().sum()))
     })
 }
 
