@@ -113,6 +113,16 @@ REGRESSIONS = [
     # An archive of 1e9 steps a row: rrd.add_archive took 9 s (2^31 steps:
     # 33 s), linear in the steps, and did not stop at a cancel or SIGTERM.
     ("rrd.add_archive of 1e9 steps a row", "SELECT rrd.add_archive('fz.g.fast', 'RRA:AVERAGE:0.5:1000000000:1')"),
+    # 568M rows of 1 s with pg_rrd.max_fetch_rows raised to its most:
+    # rrd.explain made room for all its rows before the first (72 GB; the
+    # allocation failed and the backend aborted, taking the server down),
+    # and rrd.sparkline read every value into memory first (4.5 GB).
+    ("rrd.explain of 568M rows, LIMIT 5",
+     "SELECT rrd.explain('fz.dd.dderive', 'MAX', '2020-01-01 00:00:00+00', '2038-01-19 03:14:08+00', "
+     "resolution => '1 s') FROM (SELECT set_config('pg_rrd.max_fetch_rows', '2147483647', true)) AS s LIMIT 5"),
+    ("rrd.sparkline of 568M rows",
+     "SELECT rrd.sparkline('fz.dd.dderive', 'MAX', '2020-01-01 00:00:00+00', '2038-01-19 03:14:08+00', 20) "
+     "FROM (SELECT set_config('pg_rrd.max_fetch_rows', '2147483647', true)) AS s"),
     # A Whisper file of 20M points (240 MB): rrd.import_whisper did not hear
     # a cancel while it read the points, 2.7 s here (10M points: 1.3 s).
     ("rrd.import_whisper of 20M points",

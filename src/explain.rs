@@ -11,9 +11,10 @@ use rrd_core::explain::{self as why, PdpReason, Reason, Slot, Spans};
 use rrd_core::time;
 
 use crate::args::{required, timestamptz};
-use crate::fetch::{check_rows, fetch_args, range_secs, series_reader};
+use crate::fetch::{check_rows, fetch_args, range_secs, series_reader, Reader};
 use crate::sqlstate::OrRaise;
 use crate::storage;
+use crate::storage::state::Series;
 
 extension_sql_file!(
     "../sql/explain.sql",
@@ -79,11 +80,11 @@ fn explain_inner(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
     resolution: Option<Interval>,
-) -> Result<Vec<Row>> {
+) -> Result<impl Iterator<Item = Row>> {
     let name = required(name, "series name")?;
     let (cf, resolution) = fetch_args(cf, resolution)?;
     let (start, stop) = range_secs(start, stop)?;
-    Spi::connect_mut(|client| {
+    let (series, r, spans, start_us) = Spi::connect_mut(|client| {
         let series = storage::state::load_current(client, name)?;
         let r = series_reader(client, &series, cf, start, stop, resolution)?;
         check_rows(r.rows(), || format!("rrd.explain of series \"{name}\""))?;
@@ -95,35 +96,40 @@ fn explain_inner(
             None => (0, Spans::new(def.step, series.state.last_up)),
         };
         spans.append(&series.pending_spans, def, series.state.last_up);
-        let at = |us: i64| timestamptz(us).ok();
-        let mut rows = Vec::with_capacity(r.rows().max(0) as usize);
-        for g in r.first..=r.last {
-            let v = r.value(g);
-            let reason = why::explain(
-                &Slot {
-                    def,
-                    archive: r.archive,
-                    slot: g,
-                    known: !v.is_nan(),
-                    last_up_us: series.state.last_up,
-                    start_us,
-                    latest: r.latest,
-                    rows: def.archives[r.archive].rows,
-                    holes: &series.holes[r.archive],
-                },
-                &spans,
-            )?;
-            let cause = behind(&reason);
-            rows.push((
-                timestamptz(g * r.step * time::US)?,
-                (!v.is_nan()).then_some(v),
-                reason.kind().to_string(),
-                cause.map(|c| c.why.kind().to_string()),
-                cause.and_then(|c| at(c.from_us)),
-                cause.and_then(|c| at(c.to_us)),
-                (reason != Reason::Known).then(|| reason.to_string()),
-            ));
-        }
-        Ok(rows)
-    })
+        Ok::<_, rrd_core::error::RrdError>((series, r, spans, start_us))
+    })?;
+    // Row by row as the executor asks (a range of many rows is never held
+    // in memory at once); the reader checks for a cancel as it goes.
+    Ok((r.first..=r.last).map(move |g| explain_row(&series, &r, &spans, start_us, g).or_raise()))
+}
+
+/// The row of slot `g` of the archive `r` reads.
+fn explain_row(series: &Series, r: &Reader, spans: &Spans, start_us: i64, g: i64) -> Result<Row> {
+    let def = &series.def;
+    let at = |us: i64| timestamptz(us).ok();
+    let v = r.value(g);
+    let reason = why::explain(
+        &Slot {
+            def,
+            archive: r.archive,
+            slot: g,
+            known: !v.is_nan(),
+            last_up_us: series.state.last_up,
+            start_us,
+            latest: r.latest,
+            rows: def.archives[r.archive].rows,
+            holes: &series.holes[r.archive],
+        },
+        spans,
+    )?;
+    let cause = behind(&reason);
+    Ok((
+        timestamptz(g * r.step * time::US)?,
+        (!v.is_nan()).then_some(v),
+        reason.kind().to_string(),
+        cause.map(|c| c.why.kind().to_string()),
+        cause.and_then(|c| at(c.from_us)),
+        cause.and_then(|c| at(c.to_us)),
+        (reason != Reason::Known).then(|| reason.to_string()),
+    ))
 }

@@ -242,6 +242,8 @@ fn sparkline_inner(
             rrd_core::error::shown(name.unwrap_or(""))
         )
     })?;
-    let values: Vec<f64> = (r.first..=r.last).map(|g| r.value(g)).collect();
-    graph::sparkline(&values, width)
+    // Value by value (the reader checks for a cancel): a long range is
+    // never held in memory at once.
+    let n = usize::try_from(r.rows().max(0)).unwrap_or(0);
+    graph::sparkline_of(n, |i| r.value(r.first + i as i64), width)
 }

@@ -1334,12 +1334,18 @@ const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 /// `values` (or, with fewer values than characters, the value it falls
 /// on). Constant data gives the middle block.
 pub fn sparkline(values: &[f64], width: usize) -> Result<String> {
+    sparkline_of(values.len(), |i| values[i], width)
+}
+
+/// [`sparkline`] of `n` values read one by one through `value(i)`, `i` in
+/// `0..n`, in order (each once, unless there are fewer values than
+/// characters): a long range is never held in memory.
+pub fn sparkline_of(n: usize, mut value: impl FnMut(usize) -> f64, width: usize) -> Result<String> {
     if !(1..=MAX_SPARK).contains(&width) {
         return Err(RrdError::param(format!(
             "sparkline width {width} is out of range: it is 1 to {MAX_SPARK} characters"
         )));
     }
-    let n = values.len();
     let buckets: Vec<f64> = (0..width)
         .map(|j| {
             if n == 0 {
@@ -1349,7 +1355,8 @@ pub fn sparkline(values: &[f64], width: usize) -> Result<String> {
             let a = (j as u128 * n as u128 / width as u128) as usize;
             let b = (((j as u128 + 1) * n as u128 / width as u128) as usize).max(a + 1);
             let (mut sum, mut k) = (0.0, 0u64);
-            for &v in &values[a..b.min(n)] {
+            for i in a..b.min(n) {
+                let v = value(i);
                 if v.is_finite() {
                     sum += v / 2.0;
                     k += 1;
