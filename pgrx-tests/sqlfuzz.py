@@ -608,6 +608,10 @@ class Gen:
 
     def pattern(self):
         r = self.r.random()
+        if self.small and 0.5 <= r < 0.85:
+            # An array element: 100,000 patterns of 10 kB each would be an
+            # array that PostgreSQL alone takes 2 GB to build.
+            return f"repeat({lit(self.r.choice(['{a,', '*', '*?', '*.', '{fz,g,*}.']))}, {self.r.choice([2, 10, 50])}) || 'x'"
         if r < 0.5:
             return lit(self.r.choice(GLOBS).replace("\u0000", ""))
         if r < 0.6:
@@ -739,7 +743,8 @@ class Gen:
         src = self.r.choice(POOL_NAMES)
         if self.gentle and r < 0.6:
             return self.r.choice([f"rrd.dump({lit(src)})", lit(DUMP_DOC)])
-        if r < 0.2:
+        if r < 0.2 or (self.small and r >= 0.75):
+            # (Not an array element of megabytes: see pattern.)
             return f"rrd.dump({lit(src)})"
         if r < 0.3:
             return f"left(rrd.dump({lit(src)}), {self.r.randint(0, 3000)})"

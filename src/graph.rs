@@ -80,21 +80,21 @@ fn line(
 /// The legend gives each series' last, min, average and max over the range.
 #[allow(clippy::too_many_arguments)] // SQL's named arguments, each with a default
 #[pg_extern(stable)]
-fn graph(
+fn graph<'a>(
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
-    series: default!(Option<Vec<Option<String>>>, "NULL"),
-    pattern: default!(Option<&str>, "NULL"),
+    series: default!(Option<Array<'a, &'a str>>, "NULL"),
+    pattern: default!(Option<&'a str>, "NULL"),
     tags: default!(Option<Json>, "NULL"),
-    cf: default!(Option<&str>, "'AVERAGE'"),
-    style: default!(Option<&str>, "'line'"),
+    cf: default!(Option<&'a str>, "'AVERAGE'"),
+    style: default!(Option<&'a str>, "'line'"),
     width: default!(Option<i32>, "600"),
     height: default!(Option<i32>, "200"),
-    title: default!(Option<&str>, "NULL"),
-    vertical_label: default!(Option<&str>, "NULL"),
+    title: default!(Option<&'a str>, "NULL"),
+    vertical_label: default!(Option<&'a str>, "NULL"),
     lower: default!(Option<f64>, "NULL"),
     upper: default!(Option<f64>, "NULL"),
-    colors: default!(Option<Vec<Option<String>>>, "NULL"),
+    colors: default!(Option<Array<'a, &'a str>>, "NULL"),
 ) -> String {
     let args = GraphArgs {
         start,
@@ -118,7 +118,9 @@ fn graph(
 struct GraphArgs<'a> {
     start: Option<TimestampWithTimeZone>,
     stop: Option<TimestampWithTimeZone>,
-    series: Option<Vec<Option<String>>>,
+    // Arrays as PostgreSQL holds them: nothing of a long one is copied
+    // before its length is checked.
+    series: Option<Array<'a, &'a str>>,
     pattern: Option<&'a str>,
     tags: Option<Json>,
     cf: Option<&'a str>,
@@ -129,7 +131,7 @@ struct GraphArgs<'a> {
     vertical_label: Option<&'a str>,
     lower: Option<f64>,
     upper: Option<f64>,
-    colors: Option<Vec<Option<String>>>,
+    colors: Option<Array<'a, &'a str>>,
 }
 
 /// A pixel count argument.
@@ -144,6 +146,17 @@ fn pixels(v: Option<i32>, what: &str) -> Result<u32> {
     })
 }
 
+/// The start of a title or label that a graph can show: a character is
+/// at least a pixel wide, so no more than the widest plot's pixels (the
+/// graph clips it further), and a huge text is never copied whole.
+fn text_head(s: &str) -> String {
+    let end = s
+        .char_indices()
+        .nth(graph::MAX_PX as usize)
+        .map_or(s.len(), |(i, _)| i);
+    s[..end].to_string()
+}
+
 fn graph_inner(a: GraphArgs<'_>) -> Result<String> {
     let start = required(a.start, "start")?;
     let stop = required(a.stop, "stop")?;
@@ -155,19 +168,25 @@ fn graph_inner(a: GraphArgs<'_>) -> Result<String> {
         stop: e,
         width: pixels(a.width, "width")?,
         height: pixels(a.height, "height")?,
-        title: a.title.map(str::to_string),
-        vertical_label: a.vertical_label.map(str::to_string),
+        title: a.title.map(text_head),
+        vertical_label: a.vertical_label.map(text_head),
         style: required(a.style, "style")?.parse::<Style>()?,
         lower: a.lower,
         upper: a.upper,
         cf_label: cf_kind.as_str().to_string(),
     };
+    // The options first, then the count of series, before any is read.
+    graph::check(&[], &opts)?;
     let mut names: Vec<String> = Vec::new();
-    if let Some(list) = a.series {
-        for (i, n) in list.into_iter().enumerate() {
-            names.push(n.ok_or_else(|| RrdError::Null {
-                what: format!("series name {}", i + 1),
-            })?);
+    if let Some(list) = &a.series {
+        graph::check_count(list.len())?;
+        for (i, n) in list.iter().enumerate() {
+            names.push(
+                n.ok_or_else(|| RrdError::Null {
+                    what: format!("series name {}", i + 1),
+                })?
+                .to_string(),
+            );
         }
     }
     if let Some(p) = a.pattern {
@@ -176,15 +195,14 @@ fn graph_inner(a: GraphArgs<'_>) -> Result<String> {
     if a.tags.is_some() {
         names.extend(tagged_names(a.tags)?);
     }
+    graph::check_count(names.len())?;
     if names.is_empty() {
         return Err(RrdError::param(
             "a graph needs series: give series, pattern or tags (none matched)",
         ));
     }
-    // The options and the count of series are checked before any is read.
     let placeholders: Vec<Line> = names
         .iter()
-        .take(graph::MAX_SERIES + 1)
         .map(|n| Line {
             name: n.clone(),
             step: 1,
@@ -194,7 +212,16 @@ fn graph_inner(a: GraphArgs<'_>) -> Result<String> {
         })
         .collect();
     graph::check(&placeholders, &opts)?;
-    let colors: Vec<Option<String>> = a.colors.unwrap_or_default();
+    // A colour for each series, from the start of `colors` (more are
+    // left unread).
+    let colors: Vec<Option<String>> = match &a.colors {
+        Some(c) => c
+            .iter()
+            .take(names.len())
+            .map(|c| c.map(str::to_string))
+            .collect(),
+        None => Vec::new(),
+    };
     let mut lines = Vec::with_capacity(names.len());
     for (i, n) in names.iter().enumerate() {
         let mut l = line(n, Some(cf), start, stop, opts.width)?;

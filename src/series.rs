@@ -245,6 +245,7 @@ fn info(name: Option<&str>) -> JsonB {
         "tags": label(tags),
         "definition": s.def.to_string(),
         "step": s.def.step,
+        "lateness": s.def.lateness,
         "last_update": s.state.last_up as f64 / 1e6,
         "chunk_width": s.width,
         "ds": {

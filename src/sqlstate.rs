@@ -1,6 +1,8 @@
 //! The one place where the pure core's errors become PostgreSQL errors,
 //! each with its SQLSTATE.
 
+use std::borrow::Cow;
+
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
@@ -34,13 +36,24 @@ fn code(e: &RrdError) -> PgSqlErrorCode {
 }
 
 /// Hint shown with some errors.
-fn hint(e: &RrdError) -> Option<&'static str> {
+fn hint(e: &RrdError) -> Option<Cow<'static, str>> {
     match e {
         RrdError::InBatch { source, .. } => hint(source),
-        RrdError::OutOfOrder { .. } => Some("Updates of one series must come in increasing time order."),
-        RrdError::Limit { hint, .. } => *hint,
+        RrdError::OutOfOrder { window: 0, .. } => {
+            Some("Updates of one series must come in increasing time order.".into())
+        }
+        RrdError::OutOfOrder { window, .. } => Some(
+            format!(
+                "This series takes a point up to {window} s older than its newest point (its \
+                 lateness window), unless it is at the time of a point already taken or at or \
+                 before one already consolidated."
+            )
+            .into(),
+        ),
+        RrdError::Limit { hint, .. } => hint.map(Cow::Borrowed),
         RrdError::Syntax { .. } => Some(
-            "Expected RRDtool create syntax, e.g. '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640'.",
+            "Expected RRDtool create syntax, e.g. '--step 10 DS:load:GAUGE:20:U:U RRA:AVERAGE:0.5:1:8640'."
+                .into(),
         ),
         _ => None,
     }

@@ -28,6 +28,11 @@ SELECT late_snapshot() AS before \gset
 -- Older than the window, at a pending time, a value the kind refuses.
 SELECT err($$SELECT rrd.update('late.a', to_timestamp(1000000009), 1)$$);
 SELECT err($$SELECT rrd.update('late.a', to_timestamp(1000000030), 1)$$);
+-- The refusal's hint names the series' window; rrd.info gives it too.
+\set VERBOSITY default
+SELECT rrd.update('late.a', to_timestamp(1000000009), 1);
+\set VERBOSITY terse
+SELECT rrd.info('late.a') -> 'lateness' AS lateness;
 SELECT err($$SELECT rrd.update('late.a', to_timestamp(1000000020), 1.5)$$);
 -- A batch with one bad point writes nothing; skip_bad leaves it out.
 SELECT err($$SELECT rrd.update('late.a', ARRAY[to_timestamp(1000000020), to_timestamp(1000000005)], ARRAY[200, 1])$$);
@@ -45,6 +50,11 @@ SELECT err($$SELECT rrd.update('late.a', to_timestamp(1000000015), 150)$$);
 SELECT err($$SELECT rrd.resize('late.a', 0, 3)$$);
 SELECT rrd.tune('late.a', lateness => '0');
 SELECT rrd.pending('late.a') AS pending;
+SELECT rrd.info('late.a') -> 'lateness' AS lateness;
+-- Without a window, RRDtool's order again, and its hint.
+\set VERBOSITY default
+SELECT rrd.update('late.a', to_timestamp(1000000045), 1);
+\set VERBOSITY terse
 SELECT err($$SELECT rrd.update('late.a', to_timestamp(1000000045), 1)$$);
 SELECT rrd.tune('late.a', lateness => '20 s');
 SELECT rrd.update('late.a', to_timestamp(1000000070), 700);

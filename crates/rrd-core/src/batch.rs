@@ -261,10 +261,11 @@ impl SeriesWork {
 /// at `last`, with the series and the times named.
 pub fn named(name: &str, t_us: i64, last: i64, e: RrdError) -> RrdError {
     match e {
-        RrdError::OutOfOrder { .. } => RrdError::OutOfOrder {
+        RrdError::OutOfOrder { window, .. } => RrdError::OutOfOrder {
             series: name.to_string(),
             time: time::format(t_us),
             last: time::format(last),
+            window,
         },
         RrdError::BadValue { msg } => RrdError::BadValue {
             msg: format!("series \"{name}\" at {}: {msg}", time::format(t_us)),

@@ -459,6 +459,7 @@ pub fn check_time(last_up: i64, t_us: i64) -> Result<()> {
             series: String::new(),
             time: t_us.to_string(),
             last: last_up.to_string(),
+            window: 0,
         });
     }
     Ok(())
@@ -1621,6 +1622,7 @@ mod tests {
                     series: String::new(),
                     time: t.to_string(),
                     last: ((T0 + 5) * S + 500_000).to_string(),
+                    window: 0,
                 }
             );
         }

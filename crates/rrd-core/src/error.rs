@@ -27,6 +27,8 @@ pub enum RrdError {
         time: String,
         /// The series' last update time, as text.
         last: String,
+        /// The series' lateness window in seconds (0: none), for the hint.
+        window: u64,
     },
     /// A time outside the range pg_rrd can store or fetch (22008).
     #[error("{msg}")]

@@ -213,6 +213,19 @@ pub fn check_color(color: &str) -> Result<&str> {
     }
 }
 
+/// Refuses a graph of more than [`MAX_SERIES`] series (`n` asked for).
+pub fn check_count(n: usize) -> Result<()> {
+    if n > MAX_SERIES {
+        return Err(RrdError::Limit {
+            msg: format!("a graph draws at most {MAX_SERIES} series, asked for {n}"),
+            hint: Some(
+                "Choose fewer series with a narrower pattern or tags, or draw several graphs.",
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks what [`render`] would refuse, without drawing: the sizes, the
 /// range, the number of series, their steps and colours, and the limits.
 pub fn check(lines: &[Line], opts: &Options) -> Result<()> {
@@ -239,17 +252,7 @@ pub fn check(lines: &[Line], opts: &Options) -> Result<()> {
             crate::time::format(opts.stop.saturating_mul(crate::time::US))
         )));
     }
-    if lines.len() > MAX_SERIES {
-        return Err(RrdError::Limit {
-            msg: format!(
-                "a graph draws at most {MAX_SERIES} series, asked for {}",
-                lines.len()
-            ),
-            hint: Some(
-                "Choose fewer series with a narrower pattern or tags, or draw several graphs.",
-            ),
-        });
-    }
+    check_count(lines.len())?;
     for l in lines {
         if l.step <= 0 {
             return Err(RrdError::param(format!(
@@ -371,11 +374,14 @@ pub fn render(lines: &[Line], opts: &Options, utc_offset: &dyn Fn(i64) -> i64) -
         );
     }
 
+    // The clip's id names its rectangle: graphs inlined in one page share
+    // an id only when they share the rectangle too, so each clips right.
+    let clip_id = format!("pg-rrd-clip-{x0}-{y0}-{w}-{h}");
     let _ = writeln!(
         svg,
         "<g id=\"plot\" data-x0=\"{x0}\" data-y0=\"{y0}\" data-width=\"{w}\" data-height=\"{h}\" \
          data-start=\"{}\" data-stop=\"{}\" data-lower=\"{}\" data-upper=\"{}\">\n\
-         <clipPath id=\"plot-clip\"><rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\"/></clipPath>",
+         <clipPath id=\"{clip_id}\"><rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\"/></clipPath>",
         opts.start,
         opts.stop,
         axis.lo,
@@ -438,7 +444,7 @@ pub fn render(lines: &[Line], opts: &Options, utc_offset: &dyn Fn(i64) -> i64) -
         .enumerate()
         .map(|(i, l)| l.color.as_deref().unwrap_or(PALETTE[i % PALETTE.len()]))
         .collect();
-    svg.push_str("<g id=\"series\" clip-path=\"url(#plot-clip)\">\n");
+    let _ = writeln!(svg, "<g id=\"series\" clip-path=\"url(#{clip_id})\">");
     for (i, l) in lines.iter().enumerate() {
         let d = match opts.style {
             Style::Line => line_path(&bands[i].1, x0, &ymap),
@@ -1823,6 +1829,41 @@ mod tests {
         let p = svg.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
         let e = svg[p..].find('"').unwrap() + p;
         svg[p..e].parse().unwrap()
+    }
+
+    /// The value of the first `name="..."` in `svg`.
+    fn text_attr<'a>(svg: &'a str, name: &str) -> &'a str {
+        let p = svg.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        &svg[p..svg[p..].find('"').unwrap() + p]
+    }
+
+    #[test]
+    fn graphs_of_other_sizes_clip_by_ids_of_their_own() {
+        let l = line("a", 60, T0 + 60, vec![1.0; 30]);
+        let mut o = opts(T0, T0 + 1800);
+        let a = render(std::slice::from_ref(&l), &o, &utc).unwrap();
+        o.width = 300;
+        o.height = 100;
+        let b = render(std::slice::from_ref(&l), &o, &utc).unwrap();
+        for svg in [&a, &b] {
+            let id = text_attr(svg, "<clipPath id");
+            assert_eq!(
+                text_attr(svg, "clip-path"),
+                format!("url(#{id})"),
+                "the series refer to this graph's clip"
+            );
+            assert_eq!(svg.matches(&format!("id=\"{id}\"")).count(), 1);
+        }
+        assert_ne!(
+            text_attr(&a, "<clipPath id"),
+            text_attr(&b, "<clipPath id"),
+            "one page inlining both would clip one by the other's rectangle"
+        );
+        // The same plot rectangle, the same id: sharing it clips each right.
+        o.width = 600;
+        o.height = 200;
+        let c = render(&[l], &o, &utc).unwrap();
+        assert_eq!(text_attr(&a, "<clipPath id"), text_attr(&c, "<clipPath id"));
     }
 
     #[test]

@@ -345,6 +345,18 @@ pub fn check_late(
 ) -> Result<Checked> {
     match window.insert(def, t_us, value, scratch) {
         Ok(()) => Ok(Checked::In(tip.clone())),
+        // Out of order for this series: the hint names its window.
+        Err(RrdError::OutOfOrder {
+            series, time, last, ..
+        }) => {
+            let e = RrdError::OutOfOrder {
+                series,
+                time,
+                last,
+                window: def.lateness,
+            };
+            refused(name, tip, pos, t_us, on_bad, e)
+        }
         Err(e) => refused(name, tip, pos, t_us, on_bad, e),
     }
 }
