@@ -201,17 +201,6 @@ fn graph_inner(a: GraphArgs<'_>) -> Result<String> {
             "a graph needs series: give series, pattern or tags (none matched)",
         ));
     }
-    let placeholders: Vec<Line> = names
-        .iter()
-        .map(|n| Line {
-            name: n.clone(),
-            step: 1,
-            first: s,
-            values: Vec::new(),
-            color: None,
-        })
-        .collect();
-    graph::check(&placeholders, &opts)?;
     // A colour for each series, from the start of `colors` (more are
     // left unread).
     let colors: Vec<Option<String>> = match &a.colors {

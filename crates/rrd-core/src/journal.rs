@@ -345,19 +345,13 @@ pub fn check_late(
 ) -> Result<Checked> {
     match window.insert(def, t_us, value, scratch) {
         Ok(()) => Ok(Checked::In(tip.clone())),
-        // Out of order for this series: the hint names its window.
-        Err(RrdError::OutOfOrder {
-            series, time, last, ..
-        }) => {
-            let e = RrdError::OutOfOrder {
-                series,
-                time,
-                last,
-                window: def.lateness,
-            };
+        Err(mut e) => {
+            // Out of order for this series: the hint names its window.
+            if let RrdError::OutOfOrder { window, .. } = &mut e {
+                *window = def.lateness;
+            }
             refused(name, tip, pos, t_us, on_bad, e)
         }
-        Err(e) => refused(name, tip, pos, t_us, on_bad, e),
     }
 }
 
